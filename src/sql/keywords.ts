@@ -90,13 +90,12 @@ const COL_NAME = [
   'TIMESTAMP', 'TRIM', 'VALUES', 'VARCHAR', 'JSON',
 ];
 
-interface Entry {
-  readonly word: string;
-  readonly id: number;
-  readonly next: Entry | undefined;
-}
-
-const table = new Map<number, Entry>();
+// Open-addressing table keyed by the lexer's lane-A hash: an Int32Array probe is much cheaper
+// than a Map lookup with int32 keys (which are heap numbers beyond 31 bits).
+const SLOTS = 2048;
+const slotHash = new Int32Array(SLOTS);
+const slotId = new Uint16Array(SLOTS);
+const words: string[] = [];
 
 function laneA(word: string): number {
   let a = 0x811c9dc5 | 0;
@@ -111,7 +110,11 @@ for (const [name, id] of Object.entries(KW)) {
   const word = name.toLowerCase();
   names[id] = name;
   const h = laneA(word);
-  table.set(h, { word, id, next: table.get(h) });
+  words[id] = word;
+  let slot = h & (SLOTS - 1);
+  while (slotId[slot] !== 0) slot = (slot + 1) & (SLOTS - 1);
+  slotHash[slot] = h;
+  slotId[slot] = id;
 }
 for (const w of RESERVED) enumCategory[(KW as Record<string, number>)[w] ?? 0] = CAT_RESERVED;
 for (const w of TYPE_FUNC) enumCategory[(KW as Record<string, number>)[w] ?? 0] = CAT_TYPEFUNC;
@@ -122,21 +125,24 @@ enumCategory[0] = CAT_UNRESERVED;
 export function keywordId(text: string, s: number, e: number, ha: number): number {
   const len = e - s;
   if (len < 2 || len > 17) return 0;
-  let entry = table.get(ha);
-  while (entry !== undefined) {
-    const w = entry.word;
-    if (w.length === len) {
-      let j = 0;
-      for (; j < len; j++) {
-        let c = text.charCodeAt(s + j);
-        if (c >= 65 && c <= 90) c += 32;
-        if (c !== w.charCodeAt(j)) break;
+  let slot = ha & (SLOTS - 1);
+  for (;;) {
+    const id = slotId[slot]!;
+    if (id === 0) return 0;
+    if (slotHash[slot] === ha) {
+      const w = words[id]!;
+      if (w.length === len) {
+        let j = 0;
+        for (; j < len; j++) {
+          let c = text.charCodeAt(s + j);
+          if (c >= 65 && c <= 90) c += 32;
+          if (c !== w.charCodeAt(j)) break;
+        }
+        if (j === len) return id;
       }
-      if (j === len) return entry.id;
     }
-    entry = entry.next;
+    slot = (slot + 1) & (SLOTS - 1);
   }
-  return 0;
 }
 
 export function keywordCategory(id: number): number {

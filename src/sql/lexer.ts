@@ -291,9 +291,9 @@ export function lex(text: string, t: Lexed): Lexed {
             kind = Tok.Cast;
           } else if (text.charCodeAt(i) === 61) {
             i++;
-            kind = Tok.Op; // := (named argument)
-            ha = 0x3a3d;
-            hb = 0x3a3d * 31;
+            kind = Tok.Op; // := is the old spelling of => (named argument): hash them alike
+            ha = ARROW_A;
+            hb = ARROW_B;
           } else kind = Tok.Colon;
           break;
         default:
@@ -380,6 +380,16 @@ export function lex(text: string, t: Lexed): Lexed {
 }
 
 const bracketStack: number[] = [];
+const ARROW_A = (() => {
+  let a = FNV_OFFSET;
+  for (const c of [61, 62]) a = Math.imul(a ^ c, 0x01000193);
+  return a;
+})();
+const ARROW_B = (() => {
+  let b = LANE_B_SEED;
+  for (const c of [61, 62]) b = Math.imul((b << 5) ^ (b >>> 27) ^ c, 0x9e3779b1);
+  return b;
+})();
 
 function endsOperand(kind: number): boolean {
   return (
