@@ -4,7 +4,7 @@
  * Map lookup, a miss is one lexer pass plus one structural hashing pass.
  */
 import { LRUCache } from 'lru-cache';
-import { scanFingerprint } from './fingerprint.js';
+import { scanFingerprint, tableCount } from './fingerprint.js';
 import { KW, keywordName } from './keywords.js';
 import { createLexed, identText, lex, Tok, type Lexed } from './lexer.js';
 import type { SqlInfo, StatementClass } from './sql-info.js';
@@ -138,8 +138,7 @@ function copyFrom(t: Lexed): boolean {
 
 function analyzeUncached(sql: string, ignoreSchema: boolean): SqlInfo {
   const t = lex(sql, shared);
-  tableScratch.length = 0;
-  listScratch.length = 0;
+  if (listScratch.length !== 0) listScratch.length = 0;
   const { fingerprint, statements } = fingerprintLexed(t, ignoreSchema, tableScratch, listScratch);
   let first = -1;
   let second = -1;
@@ -154,7 +153,7 @@ function analyzeUncached(sql: string, ignoreSchema: boolean): SqlInfo {
   const { command, statementClass } = classify(t, first, second);
   const tables: string[] = [];
   const written: string[] = [];
-  for (let r = 0; r < tableScratch.length; r += 3) {
+  for (let r = 0; r < tableCount; r += 3) {
     let name = '';
     for (let i = tableScratch[r]!; i < tableScratch[r + 1]!; i++) name += t.kind[i] === Tok.Dot ? '.' : identText(t, i);
     if (!tables.includes(name)) tables.push(name);
@@ -204,7 +203,6 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
 /** Fingerprint only, no memo (used by benchmarks and the fingerprint() export on a miss). */
 export function fingerprintUncached(sql: string, ignoreSchema = false): string {
   const t = lex(sql, shared);
-  tableScratch.length = 0;
-  listScratch.length = 0;
+  if (listScratch.length !== 0) listScratch.length = 0;
   return fingerprintLexed(t, ignoreSchema, tableScratch, listScratch).fingerprint;
 }

@@ -22,13 +22,16 @@ import { Tok, type Lexed } from './lexer.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hash state
+//
+// Hot module state is declared with `var`: reads of module-level `let` bindings from other
+// functions carry a temporal-dead-zone check on every access, which showed up on this path.
 
 const SEED_A = 0x2545f491 | 0;
 const SEED_B = 0x7f4a7c15 | 0;
-let SA = SEED_A;
-let SB = SEED_B;
+var SA = SEED_A;
+var SB = SEED_B;
 /** whether the current frame mixed anything */
-let SW = 0;
+var SW = 0;
 
 function mix(x: number, y: number): void {
   let a = Math.imul(SA ^ x, 0x85ebca6b);
@@ -60,8 +63,8 @@ const M = {
 } as const;
 
 // Scratch stack for sortable lists: 53-bit item keys.
-let scratch = new Float64Array(256);
-let sp = 0;
+var scratch = new Float64Array(256);
+var sp = 0;
 
 function pushKey(key: number): void {
   if (sp === scratch.length) {
@@ -126,18 +129,20 @@ function mixSorted(base: number): number {
 // ---------------------------------------------------------------------------------------------
 // Token access (module state for the statement being hashed)
 
-let T: Lexed;
-let K: Uint8Array;
-let W: Uint16Array;
-let HA: Int32Array;
-let HB: Int32Array;
-let MATCH: Int32Array;
-let ignoreSchema = false;
+var T: Lexed;
+var K: Uint8Array;
+var W: Uint16Array;
+var HA: Int32Array;
+var HB: Int32Array;
+var MATCH: Int32Array;
+var ignoreSchema = false;
 /** relation token ranges seen, for SqlInfo.tables: [nameStart, nameEnd, written] triples */
-let relOut: number[] = [];
+var relOut: number[] = [];
+var relCount = 0;
+var cteCount = 0;
 let cteNames: number[] = [];
-let listLens: number[] = [];
-let depthGuard = 0;
+var listLens: number[] = [];
+var depthGuard = 0;
 const MAX_DEPTH = 400;
 
 /** Keyword id at i when i < e (the lexer sets kw only on unquoted words). */
@@ -219,7 +224,8 @@ export function scanFingerprint(
   ignoreSchema = options.ignoreSchema;
   relOut = tables;
   listLens = lists;
-  cteNames.length = 0;
+  cteCount = 0;
+  relCount = 0;
   sp = 0;
   depthGuard = 0;
   SA = SEED_A;
@@ -239,18 +245,23 @@ export function scanFingerprint(
     s = e + 1;
   }
   // Drop CTE references from the table list: they are not relations.
-  if (cteNames.length > 0 && tables.length > 0) filterCtes(tables);
+  if (cteCount > 0 && relCount > 0) filterCtes(tables);
+  tableCount = relCount;
   return { a: SA, b: SB, statements };
 }
 
+/** Number of entries written to `tables` by the last scanFingerprint (3 per relation). */
+export let tableCount = 0;
+
 function filterCtes(tables: number[]): void {
   let w = 0;
-  for (let r = 0; r < tables.length; r += 3) {
+  for (let r = 0; r < relCount; r += 3) {
     const s = tables[r]!;
     const e = tables[r + 1]!;
     let isCte = false;
     if (e - s === 1) {
-      for (const c of cteNames) {
+      for (let x = 0; x < cteCount; x++) {
+        const c = cteNames[x]!;
         if (HA[c] === HA[s] && HB[c] === HB[s]) {
           isCte = true;
           break;
@@ -263,7 +274,7 @@ function filterCtes(tables: number[]): void {
       tables[w++] = tables[r + 2]!;
     }
   }
-  tables.length = w;
+  relCount = w;
 }
 
 function hashStatement(s: number, e: number): void {
@@ -461,7 +472,7 @@ function hashQuery(s: number, e: number): void {
 }
 
 /** LIMIT, OFFSET and FETCH all set one limitOption; a constant count or offset leaves no trace. */
-let limitSeen = false;
+var limitSeen = false;
 function limitMarker(): void {
   if (!limitSeen) {
     limitSeen = true;
@@ -650,9 +661,9 @@ function hashWith(i: number, e: number): number {
       return i;
     }
     if ((k === Tok.Ident || k === Tok.QIdent) && (w === 0 || keywordCategory(w) < 2) && kwAt(i + 1, e) !== KW.AS && K[i - 1] === Tok.Comma) {
-      cteNames.push(i);
+      cteNames[cteCount++] = i;
     } else if ((k === Tok.Ident || k === Tok.QIdent) && (K[i + 1] === Tok.LParen || kwAt(i + 1, e) === KW.AS) && w !== KW.AS && w !== KW.NOT && w !== KW.MATERIALIZED) {
-      cteNames.push(i);
+      cteNames[cteCount++] = i;
     }
     mixToken(i);
     i++;
@@ -731,9 +742,9 @@ function hashSortedList(s: number, e: number, kind: number): number {
   lastFirstItemEnd = firstItemEnd;
   return items;
 }
-let lastDistinct = 0;
-let lastFirstItem = -1;
-let lastFirstItemEnd = -1;
+var lastDistinct = 0;
+var lastFirstItem = -1;
+var lastFirstItemEnd = -1;
 
 /** Comma-separated expressions in order (GROUP BY, RETURNING, DISTINCT ON, ARRAY[…]). */
 function hashOrderedList(s: number, e: number): number {
@@ -842,7 +853,7 @@ function isArgSeparator(j: number, e: number): boolean {
 function isArgWord(i: number, e: number): boolean {
   return specialArgs && K[i] === Tok.Ident && kwAt(i + 1, e + 1) === KW.FROM;
 }
-let specialArgs = false;
+var specialArgs = false;
 
 const STAR_A = hashOpA('*');
 function hashOpA(op: string): number {
@@ -852,7 +863,7 @@ function hashOpA(op: string): number {
 }
 function hashOpB(op: string): number {
   let b = 0x3c6ef372 | 0;
-  for (let i = 0; i < op.length; i++) b = Math.imul((b << 5) ^ (b >>> 27) ^ op.charCodeAt(i), 0x9e3779b1);
+  for (let i = 0; i < op.length; i++) b = (Math.imul(b, 31) + op.charCodeAt(i)) | 0;
   return b;
 }
 const NE_A = hashOpA('<>');
@@ -919,7 +930,9 @@ function hashRelationName(i: number, e: number, written: boolean): number {
   }
   marker(M.Relation);
   mixRelname(last);
-  relOut.push(start, last + 1, written ? 1 : 0);
+  relOut[relCount++] = start;
+  relOut[relCount++] = last + 1;
+  relOut[relCount++] = written ? 1 : 0;
   return last + 1;
 }
 
@@ -947,7 +960,7 @@ function mixRelname(i: number): void {
       if (c === 34 && text.charCodeAt(j + 1) === 34) j++;
     } else if (c >= 65 && c <= 90) c += 32;
     a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul((b << 5) ^ (b >>> 27) ^ c, 0x9e3779b1);
+    b = (Math.imul(b, 31) + c) | 0;
     len++;
   }
   mix(a ^ len, b);
@@ -1549,7 +1562,7 @@ function hashTerm(s: number, e: number): void {
   void betweenPending;
 }
 
-let afterOperator = false;
+var afterOperator = false;
 
 function mixOp(i: number): void {
   const ha = HA[i]!;

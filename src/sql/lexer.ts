@@ -95,17 +95,28 @@ function grow(t: Lexed): void {
 }
 
 // Character classes (PostgreSQL scan.l): ident_start [A-Za-z\200-\377_], ident_cont adds [0-9$].
+// One table load per character instead of a chain of comparisons.
+const CC_START = 1;
+const CC_CONT = 2;
+const CC_SPACE = 4;
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+  if (letter) CLASS[c] = CC_START | CC_CONT;
+  if ((c >= 48 && c <= 57) || c === 36) CLASS[c] = CC_CONT;
+  if (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11) CLASS[c] = CC_SPACE;
+}
 function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+  return c >= 128 || (CLASS[c]! & CC_START) !== 0;
 }
 function isIdentCont(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c >= 128;
+  return c >= 128 || (CLASS[c]! & CC_CONT) !== 0;
 }
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11;
+  return c < 128 && CLASS[c] === CC_SPACE;
 }
 // Operator characters: + - * / < > = ~ ! @ # % ^ & | ` ?
 function isOpChar(c: number): boolean {
@@ -134,7 +145,7 @@ export function hashWord(word: string): [number, number] {
     let c = word.charCodeAt(i);
     if (c >= 65 && c <= 90) c += 32;
     a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul((b << 5) ^ (b >>> 27) ^ c, 0x9e3779b1);
+    b = (Math.imul(b, 31) + c) | 0;
   }
   return [a ^ word.length, b];
 }
@@ -155,6 +166,16 @@ export function lex(text: string, t: Lexed): Lexed {
   let sp = 0;
   // The previous significant token kind, to tell a `?` placeholder from the jsonb `?` operator.
   let prevKind = 0;
+  // Local references to the output arrays (re-read after growth): stores through `t.kind[…]`
+  // would reload the field on every token.
+  let kindA = t.kind;
+  let startA = t.start;
+  let endA = t.end;
+  let haA = t.ha;
+  let hbA = t.hb;
+  let kwA = t.kw;
+  let matchA = t.match;
+  let spaceA = t.spaceBefore;
 
   while (i < n) {
     let c = text.charCodeAt(i);
@@ -195,7 +216,17 @@ export function lex(text: string, t: Lexed): Lexed {
       continue;
     }
 
-    if (count === t.kind.length) grow(t);
+    if (count === kindA.length) {
+      grow(t);
+      kindA = t.kind;
+      startA = t.start;
+      endA = t.end;
+      haA = t.ha;
+      hbA = t.hb;
+      kwA = t.kw;
+      matchA = t.match;
+      spaceA = t.spaceBefore;
+    }
     const tokStart = i;
     let kind: number = 0;
     let ha = 0;
@@ -226,10 +257,12 @@ export function lex(text: string, t: Lexed): Lexed {
         let b = LANE_B_SEED;
         while (i < n) {
           let d = text.charCodeAt(i);
-          if (!isIdentCont(d)) break;
-          if (d >= 65 && d <= 90) d += 32;
+          if (d < 128) {
+            if ((CLASS[d]! & CC_CONT) === 0) break;
+            if (d <= 90 && d >= 65) d += 32;
+          }
           a = Math.imul(a ^ d, 0x01000193);
-          b = Math.imul((b << 5) ^ (b >>> 27) ^ d, 0x9e3779b1);
+          b = (Math.imul(b, 31) + d) | 0;
           i++;
         }
         ha = a ^ (i - tokStart);
@@ -324,7 +357,7 @@ export function lex(text: string, t: Lexed): Lexed {
               for (let j = tokStart; j < i; j++) {
                 const d = text.charCodeAt(j);
                 a = Math.imul(a ^ d, 0x01000193);
-                b = Math.imul((b << 5) ^ (b >>> 27) ^ d, 0x9e3779b1);
+                b = (Math.imul(b, 31) + d) | 0;
               }
               ha = a;
               hb = b;
@@ -339,14 +372,14 @@ export function lex(text: string, t: Lexed): Lexed {
       }
     }
 
-    t.kind[count] = kind;
-    t.start[count] = tokStart;
-    t.end[count] = i;
-    t.ha[count] = ha;
-    t.hb[count] = hb;
-    t.kw[count] = kw;
-    t.match[count] = -1;
-    t.spaceBefore[count] = space;
+    kindA[count] = kind;
+    startA[count] = tokStart;
+    endA[count] = i;
+    haA[count] = ha;
+    hbA[count] = hb;
+    kwA[count] = kw;
+    matchA[count] = -1;
+    spaceA[count] = space;
     space = 0;
 
     if (kind === Tok.LParen || kind === Tok.LBracket || kw === KW.CASE) {
@@ -358,14 +391,14 @@ export function lex(text: string, t: Lexed): Lexed {
       const want = kind === Tok.RParen ? Tok.LParen : kind === Tok.RBracket ? Tok.LBracket : 0;
       for (let s = sp - 1; s >= 0; s--) {
         const o = stack[s]!;
-        const ok = want === 0 ? t.kw[o] === KW.CASE : t.kind[o] === want;
+        const ok = want === 0 ? kwA[o] === KW.CASE : kindA[o] === want;
         if (ok) {
-          t.match[o] = count;
+          matchA[o] = count;
           sp = s;
           break;
         }
         // a CASE without END inside parentheses: let the parenthesis close over it
-        if (want !== 0 && t.kw[o] === KW.CASE) continue;
+        if (want !== 0 && kwA[o] === KW.CASE) continue;
         if (want === 0) break; // END that closes no CASE (END of a block): ignore
       }
     }
@@ -374,7 +407,7 @@ export function lex(text: string, t: Lexed): Lexed {
     c = 0;
   }
   // Unclosed openers match the end of the stream.
-  for (let s = 0; s < sp; s++) t.match[stack[s]!] = count;
+  for (let s = 0; s < sp; s++) matchA[stack[s]!] = count;
   t.count = count;
   return t;
 }
@@ -387,7 +420,7 @@ const ARROW_A = (() => {
 })();
 const ARROW_B = (() => {
   let b = LANE_B_SEED;
-  for (const c of [61, 62]) b = Math.imul((b << 5) ^ (b >>> 27) ^ c, 0x9e3779b1);
+  for (const c of [61, 62]) b = (Math.imul(b, 31) + c) | 0;
   return b;
 })();
 
@@ -528,7 +561,7 @@ function hashQuoted(text: string, s: number, e: number, lane: number): number {
     const d = text.charCodeAt(j);
     if (d === 34 && text.charCodeAt(j + 1) === 34) j++;
     a = Math.imul(a ^ d, 0x01000193);
-    b = Math.imul((b << 5) ^ (b >>> 27) ^ d, 0x9e3779b1);
+    b = (Math.imul(b, 31) + d) | 0;
     len++;
   }
   return lane === 0 ? a ^ len : b;
