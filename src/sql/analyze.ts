@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { scanFingerprint, tableCount } from './fingerprint.js';
 import { KW, keywordName } from './keywords.js';
 import { createLexed, identText, lex, Tok, type Lexed } from './lexer.js';
+import type { ExactFingerprinter } from './exact-fingerprint.js';
 import type { SqlInfo, StatementClass } from './sql-info.js';
 import { summarizeLexed } from './summarize.js';
 
@@ -17,6 +18,8 @@ export interface AnalyzerOptions {
   readonly ignoreSchema?: boolean;
   /** Texts longer than this are analysed but not memoised (they are rarely repeated). Default 16 384 chars. */
   readonly memoMaxTextLength?: number;
+  /** Exact mode: libpg_query's own fingerprint when it is loaded and parses the text (see exact-fingerprint.ts). */
+  readonly exact?: ExactFingerprinter;
 }
 
 export type Analyzer = (sql: string) => SqlInfo;
@@ -136,7 +139,7 @@ function copyFrom(t: Lexed): boolean {
   return false;
 }
 
-function analyzeUncached(sql: string, ignoreSchema: boolean): SqlInfo {
+function analyzeUncached(sql: string, ignoreSchema: boolean, exact: string | undefined): SqlInfo {
   const t = lex(sql, shared);
   if (listScratch.length !== 0) listScratch.length = 0;
   const { fingerprint, statements } = fingerprintLexed(t, ignoreSchema, tableScratch, listScratch);
@@ -162,7 +165,7 @@ function analyzeUncached(sql: string, ignoreSchema: boolean): SqlInfo {
   // CREATE/ALTER/DROP/TRUNCATE targets are collected by the generic pass as written; only DML writes count
   const writes = statementClass === 'write' ? written : [];
   return Object.freeze({
-    fingerprint,
+    fingerprint: exact ?? fingerprint,
     command,
     statementClass,
     summary: summarizeLexed(t),
@@ -183,10 +186,11 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
   const memoMax = options.memoMax ?? 5000;
   const ignoreSchema = options.ignoreSchema ?? false;
   const maxLen = options.memoMaxTextLength ?? 16_384;
+  const exact = options.exact;
   if (memoMax <= 0) {
     return (sql: string): SqlInfo => {
       assertSql(sql, 'analyze');
-      return analyzeUncached(sql, ignoreSchema);
+      return analyzeUncached(sql, ignoreSchema, exact?.fingerprint(sql));
     };
   }
   const memo = new LRUCache<string, SqlInfo>({ max: memoMax });
@@ -194,8 +198,10 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
     const hit = memo.get(sql);
     if (hit !== undefined) return hit;
     assertSql(sql, 'analyze');
-    const info = analyzeUncached(sql, ignoreSchema);
-    if (sql.length <= maxLen) memo.set(sql, info);
+    const exactFp = exact?.fingerprint(sql);
+    const info = analyzeUncached(sql, ignoreSchema, exactFp);
+    // In exact mode a fallback result (parser still loading) must not stick in the memo.
+    if (sql.length <= maxLen && (exact === undefined || exactFp !== undefined)) memo.set(sql, info);
     return info;
   };
 }

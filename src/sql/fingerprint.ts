@@ -161,15 +161,44 @@ function mixToken(i: number): void {
   mix(HA[i]! ^ (K[i]! << 24), HB[i]!);
 }
 
+/**
+ * Does a query (SELECT/WITH/VALUES/TABLE) start at i, possibly behind opening parentheses? The
+ * answer for a run of parentheses is memoised per token, so deeply nested parentheses cost linear
+ * time (and no recursion) however often the question is asked.
+ */
 function isQueryStart(i: number, e: number): boolean {
-  const w = kwAt(i, e);
-  if (w === KW.SELECT || w === KW.WITH || w === KW.VALUES || w === KW.TABLE) return true;
-  if (K[i] === Tok.LParen) {
-    const m = MATCH[i]!;
-    return m > i + 1 && isQueryStart(i + 1, m);
+  if (i >= e) return false;
+  if (K[i] !== Tok.LParen) {
+    const w = W[i]!;
+    return w === KW.SELECT || w === KW.WITH || w === KW.VALUES || w === KW.TABLE;
   }
-  return false;
+  const memo = qsMemo[i]!;
+  if (memo !== 0) return memo === 1;
+  let j = i;
+  let end = e;
+  let result = false;
+  for (;;) {
+    const m = MATCH[j]!;
+    if (!(m > j + 1) || m > end) break;
+    end = m;
+    j++;
+    if (K[j] !== Tok.LParen) {
+      const w = W[j]!;
+      result = w === KW.SELECT || w === KW.WITH || w === KW.VALUES || w === KW.TABLE;
+      break;
+    }
+    const inner = qsMemo[j]!;
+    if (inner !== 0) {
+      result = inner === 1;
+      break;
+    }
+  }
+  const v = result ? 1 : 2;
+  for (let x = i; x < j; x++) if (K[x] === Tok.LParen) qsMemo[x] = v;
+  return result;
 }
+/** isQueryStart answers per token: 0 unknown, 1 yes, 2 no (reset per scan). */
+var qsMemo = new Uint8Array(256);
 
 /** True when the range [s, e) is exactly one parenthesised group. */
 function isWrapped(s: number, e: number): boolean {
@@ -223,6 +252,8 @@ export function scanFingerprint(
   MATCH = t.match;
   ignoreSchema = options.ignoreSchema;
   relOut = tables;
+  if (qsMemo.length < t.count + 1) qsMemo = new Uint8Array(Math.max(t.count + 1, qsMemo.length * 2));
+  else qsMemo.fill(0, 0, t.count + 1);
   listLens = lists;
   cteCount = 0;
   relCount = 0;
