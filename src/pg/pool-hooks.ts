@@ -1,0 +1,68 @@
+/**
+ * The `query` and `connect` wrappers installed on an instrumented pool. Neither reports anything:
+ * the statement is reported once, by the client pg-pool checks out. `pool.query` captures the
+ * context and call site at call time and hands them to that client (see query-entry.ts);
+ * `pool.connect` re-enters its callback into the caller's async context, because pg-pool calls
+ * queued callbacks from whichever request released a connection.
+ */
+import { INTERNAL_QUERY } from '../core/internal-query.js';
+import { callInFrame, currentFrame } from '../context/context-frame.js';
+import type { QueryMethod } from './pg-shapes.js';
+import { protoMethod } from './pg-shapes.js';
+import { captureEntry, swapHandoff, swapPending, takePending } from './query-entry.js';
+import type { PoolState } from './target-state.js';
+
+type AnyFunction = (...args: never[]) => unknown;
+
+export function createPoolQuery(state: PoolState): QueryMethod {
+  const recorder = state.recorder;
+  const query: QueryMethod = function query(this: unknown, text: unknown, values?: unknown, callback?: unknown): unknown {
+    const inner = (state.ownQuery ?? protoMethod(state.self, 'query')) as QueryMethod;
+    if (
+      !state.switch.on ||
+      recorder.closed ||
+      text == null ||
+      typeof text === 'function' ||
+      (typeof text === 'object' && (text as { [INTERNAL_QUERY]?: unknown })[INTERNAL_QUERY] === true)
+    ) {
+      return inner.call(this, text, values, callback);
+    }
+    let entry;
+    try {
+      entry = captureEntry(recorder, text, query, typeof callback === 'function' || typeof values === 'function');
+    } catch (err) {
+      recorder.internalError(err);
+      return inner.call(this, text, values, callback);
+    }
+    const outer = swapPending(entry);
+    try {
+      return inner.call(this, text, values, callback);
+    } finally {
+      swapPending(outer);
+    }
+  };
+  return query;
+}
+
+export function createPoolConnect(state: PoolState): (callback?: unknown) => unknown {
+  const recorder = state.recorder;
+  return function connect(this: unknown, callback?: unknown): unknown {
+    const inner = (state.ownConnect ?? protoMethod(state.self, 'connect')) as (this: unknown, callback?: unknown) => unknown;
+    const entry = takePending();
+    if (typeof callback !== 'function' || !state.switch.on || recorder.closed) return inner.call(this, callback);
+    const appCallback = callback as AnyFunction;
+    // Inside a promise-form pool.query the callback is pg-pool's own and only settles a promise:
+    // the handoff is all it needs.
+    const reenter = entry === undefined || entry.callbackForm;
+    const frame = entry !== undefined ? entry.frame : currentFrame();
+    return inner.call(this, function querylensConnectCallback(this: unknown) {
+      const outer = swapHandoff(entry);
+      try {
+        // eslint-disable-next-line prefer-rest-params -- forward exactly what pg-pool passed (err, client, release)
+        return reenter ? callInFrame(frame, appCallback, this, arguments) : Reflect.apply(appCallback, this, arguments);
+      } finally {
+        swapHandoff(outer);
+      }
+    });
+  };
+}
