@@ -27,6 +27,7 @@ import { createPgModule } from './pg/pg-module.js';
 import type { Recorder } from './pg/recorder.js';
 import type { FingerprintStats } from './report/stats-sink.js';
 import { StatsSink } from './report/stats-sink.js';
+import { createExactFingerprinter } from './sql/exact-fingerprint.js';
 import { createAnalyzer } from './sql/index.js';
 
 export type LensEventName = 'finding';
@@ -96,7 +97,12 @@ export class Lens {
     const traceScopes = this.#traceScopes;
     this.#recorder = new LensRecorder(
       this.#pipeline,
-      createAnalyzer({ memoMax: options.sqlMemo }),
+      createAnalyzer({
+        memoMax: options.sqlMemo,
+        ignoreSchema: options.fingerprint === 'pg18',
+        // throws a QuerylensError naming the package when libpg-query is not installed
+        ...(options.fingerprint === 'pg_query' ? { exact: createExactFingerprinter() } : {}),
+      }),
       this.#capture,
       traceScopes === undefined ? undefined : (now) => traceScopes.current(now),
     );

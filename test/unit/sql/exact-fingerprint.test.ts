@@ -26,3 +26,15 @@ describe("exact mode (fingerprint: 'pg_query')", () => {
     );
   });
 });
+
+describe('the fingerprint option of createLens', () => {
+  it("accepts 'querylens', 'pg18' and 'pg_query' and rejects anything else, naming the valid values", async () => {
+    const { createLens } = await import('querylens');
+    for (const fingerprint of ['querylens', 'pg18', 'pg_query'] as const) {
+      const lens = createLens({ fingerprint, mode: 'production' });
+      expect(lens.options.fingerprint).toBe(fingerprint);
+      await lens.close();
+    }
+    expect(() => createLens({ fingerprint: 'exact' as 'pg_query' })).toThrow(/"fingerprint" must be one of 'querylens' \| 'pg18' \| 'pg_query'; got "exact"/);
+  });
+});
