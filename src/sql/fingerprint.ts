@@ -721,7 +721,10 @@ function hashSortedList(s: number, e: number, kind: number): number {
   while (i < e) {
     let j = i;
     while (j < e && K[j] !== Tok.Comma) j = skip(j, e);
-    if (j > i) {
+    if (j - i === 1 && kind === LIST_ARGS && isConstTok(i)) {
+      // a constant item hashes to nothing: no frame needed
+      items++;
+    } else if (j > i) {
       items++;
       const pa = SA;
       const pb = SB;
@@ -1293,6 +1296,15 @@ function hashValuesRow(s: number, e: number): void {
 /** Boolean structure: OR of ANDs, each level order-insensitive and de-duplicated. */
 function hashExpr(s: number, e: number): void {
   if (s >= e) return;
+  if (e - s === 1) {
+    // the most common expression by far: one column name or one constant
+    const k = K[s]!;
+    if (k === Tok.QIdent || (k === Tok.Ident && W[s] === 0)) {
+      mixToken(s);
+      return;
+    }
+    if (k === Tok.String || k === Tok.Number || k === Tok.Param || k === Tok.QMark) return;
+  }
   if (++depthGuard > MAX_DEPTH) {
     depthGuard--;
     return;
