@@ -42,3 +42,28 @@ export type { FindingListener, QuerySink, SinkFailures } from './core/query-pipe
 export type { InstrumentOptions } from './pg/instrument.js';
 export type { NextFunctionLike, RequestLike, RequestMiddleware, ResponseLike } from './context/request-scope.js';
 export type { FingerprintStats } from './report/stats-sink.js';
+export { formatFinding } from './report/finding-log.js';
+export type { AllowRule, BatchableWritesOptions, DuplicatesOptions, LargeResultOptions, LoggerLike, NPlusOneOptions } from './core/lens-options.js';
+export { formatTopQueries } from './report/top-queries.js';
+export type { TopQueriesOptions } from './report/top-queries.js';
+export type { PlanSummary, SeqScanSummary } from './report/plan-summary.js';
+export type {
+  ExplainOptions,
+  MeterProviderLike,
+  MetricsOptions,
+  ResolvedExplainOptions,
+  ResolvedMetricsOptions,
+  ResolvedSlowQueryOptions,
+  ResolvedTracingOptions,
+  SlowQueryOptions,
+  TelemetryAttributeValue,
+  TelemetrySpan,
+  TracerProviderLike,
+  TracingOptions,
+} from './core/lens-options.js';
+export { CachePrimaryKeyError } from './core/errors.js';
+export type { CacheKeyProblem } from './core/errors.js';
+export type { PkCache, PkCacheBypassReason, PkCacheStats } from './cache/pk-cache.js';
+export type { PkCacheOptions, PkCacheRedisOptions, PkCacheScopeValue, PkQueryOptions } from './cache/cache-options.js';
+export type { PkCacheQueryable } from './cache/catalog.js';
+export type { StoreStats as PkCacheStoreStats } from './cache/pk-store.js';

@@ -25,9 +25,19 @@ import type { InstrumentOptions } from './pg/instrument.js';
 import { instrumentPg, uninstrumentPg } from './pg/instrument.js';
 import { createPgModule } from './pg/pg-module.js';
 import type { Recorder } from './pg/recorder.js';
+import { QueryDetector, detectConfig } from './detect/query-detector.js';
+import { createFindingLog } from './report/finding-log.js';
+import type { LoggerLike } from './report/logger.js';
+import { createLensLogger } from './report/logger.js';
 import type { FingerprintStats } from './report/stats-sink.js';
 import { StatsSink } from './report/stats-sink.js';
+import type { Telemetry } from './report/telemetry.js';
+import { createTelemetry } from './report/telemetry.js';
 import { createExactFingerprinter } from './sql/exact-fingerprint.js';
+import type { PkCacheOptions } from './cache/cache-options.js';
+import { resolvePkCacheOptions } from './cache/cache-options.js';
+import { PkCache } from './cache/pk-cache.js';
+import { CacheWriteTracker } from './cache/write-tracker.js';
 import { createAnalyzer } from './sql/index.js';
 
 export type LensEventName = 'finding';
@@ -70,10 +80,20 @@ export class Lens {
   readonly #traceScopes: TraceScopes | undefined;
   readonly #pgModules = new WeakMap<object, object>();
   #closing: Promise<void> | undefined;
+  /** Follows writes and transactions for the primary-key caches; added with the first `cache()`. */
+  #cacheWrites: CacheWriteTracker | undefined;
+  readonly #telemetry: Telemetry;
+  /**
+   * The logger every querylens sink writes to (finding warnings, slow-query records), created once
+   * from the `logger` option: the user's logger, a pino logger configured for the mode, or
+   * undefined with `logger: false`.
+   */
+  readonly logger: LoggerLike | undefined;
 
   /** Use `createLens(options)`. */
   constructor(options: ResolvedLensOptions) {
     this.#options = options;
+    this.logger = createLensLogger(options.mode, options.logger);
     if (options.stats !== false) {
       this.#stats = new StatsSink(options.stats);
       this.#pipeline.addSink(this.#stats);
@@ -82,6 +102,17 @@ export class Lens {
     this.#pipeline.onFinding((finding, scope) => {
       if (scope instanceof Scope) scope.addFinding(finding);
     });
+    // Detectors (n-plus-one, duplicates, write loops, budget, large results): no sink when all are off.
+    const detect = detectConfig(options);
+    if (detect !== undefined) this.#pipeline.addSink(new QueryDetector(detect, this.#pipeline));
+    // Development: readable warnings; production: structured warn records; test: nothing (scopes throw).
+    const findingLog = createFindingLog(options.mode, this.logger);
+    if (findingLog !== undefined) this.#pipeline.onFinding(findingLog);
+    // Telemetry: pool registry, slow-query log (+ EXPLAIN), OpenTelemetry spans and metrics (in
+    // that order); findings become span events and the querylens.findings counter.
+    this.#telemetry = createTelemetry(options, this.logger);
+    for (const sink of this.#telemetry.sinks) this.#pipeline.addSink(sink);
+    if (this.#telemetry.onFinding !== undefined) this.#pipeline.onFinding(this.#telemetry.onFinding);
     this.#capture = createCallsiteCapturer(options.callsites, {
       root: options.root,
       depth: options.callsiteDepth,
@@ -123,11 +154,14 @@ export class Lens {
    * @example const pool = lens.instrument(new pg.Pool({ connectionString }), { name: 'main' });
    */
   instrument<T>(target: T, options?: InstrumentOptions): T {
-    return instrumentPg(target, this.#recorder, options);
+    const instrumented = instrumentPg(target, this.#recorder, options);
+    this.#telemetry.registerPool(instrumented);
+    return instrumented;
   }
 
   /** Removes the instrumentation from a pool/client (idempotent); returns it. */
   uninstrument<T>(target: T): T {
+    this.#telemetry.unregisterPool(target);
     return uninstrumentPg(target);
   }
 
@@ -143,7 +177,11 @@ export class Lens {
     }
     const mod = createPgModule(
       pg,
-      (instance) => instrumentPg(instance, this.#recorder),
+      (instance) => {
+        const instrumented = instrumentPg(instance, this.#recorder);
+        this.#telemetry.registerPool(instrumented);
+        return instrumented;
+      },
       (nested) => this.pgModule(nested),
     );
     this.#pgModules.set(pg as object, mod as object);
@@ -235,6 +273,23 @@ export class Lens {
       throw new TypeError('querylens: addSink() expects { name, accepts: [...event types], handle(event) }');
     }
     return this.#pipeline.addSink(sink);
+  }
+
+  /**
+   * A primary-key cache bound to this lens: it caches the primary keys an expensive query returns
+   * and reads the rows fresh by primary key; writes through any client this lens instruments
+   * invalidate it after they commit. Options are validated here (InvalidOptionError).
+   * @example
+   * const cache = lens.cache({ store: { redis }, ttlMs: 30_000 });
+   * const rows = await cache.query(pool, { table: 'posts', text: 'SELECT id FROM posts WHERE … ORDER BY … LIMIT 50', values });
+   */
+  cache(options?: PkCacheOptions): PkCache {
+    const resolved = resolvePkCacheOptions(options);
+    if (this.#cacheWrites === undefined) {
+      this.#cacheWrites = new CacheWriteTracker();
+      this.#pipeline.addSink(this.#cacheWrites);
+    }
+    return new PkCache(resolved, this.#cacheWrites);
   }
 
   /** Per-fingerprint statistics, highest total time first (empty when `stats: false`). */

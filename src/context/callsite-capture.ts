@@ -59,13 +59,18 @@ export class CallsiteDecoder {
   /** The frame's call site, or null when it is not application code. */
   #decodeFrame(frame: NodeJS.CallSite, formatter: typeof Error.prepareStackTrace): Callsite | null {
     const rawFile = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
-    if (!rawFile || isLibraryFile(rawFile)) return null;
+    if (!rawFile) return null;
     const line = frame.getLineNumber();
     const column = frame.getColumnNumber();
     if (line === null || column === null) return null;
     const key = `${rawFile}:${line}:${column}`;
+    // Memo first: a repeated position is decided without re-reading its path (fileURLToPath).
     const memo = this.#memo.get(key);
     if (memo !== undefined) return memo;
+    if (isLibraryFile(rawFile)) {
+      this.#remember(key, null);
+      return null;
+    }
 
     const position = mapPosition(frame, toPath(rawFile), line, column, formatter);
     const fn = frame.getFunctionName();
@@ -77,9 +82,13 @@ export class CallsiteDecoder {
           column: position.column,
           ...(fn ? { function: fn } : {}),
         });
+    this.#remember(key, callsite);
+    return callsite;
+  }
+
+  #remember(key: string, callsite: Callsite | null): void {
     if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
     this.#memo.set(key, callsite);
-    return callsite;
   }
 }
 

@@ -42,3 +42,25 @@ export class NPlusOneError extends QuerylensError {
     this.findings = findings;
   }
 }
+
+/** Why `cache.query()` refused a table/primary-key combination. */
+export type CacheKeyProblem = 'unknown-table' | 'no-primary-key' | 'primary-key-mismatch' | 'unknown-column' | 'not-in-result';
+
+/**
+ * The primary-key cache cannot serve this table the way it was asked to: the table does not exist,
+ * has no primary key, its key is not the `primaryKey` given (composite keys included), or the text
+ * does not return the key column(s). Thrown at the first call, naming the table and the column.
+ */
+export class CachePrimaryKeyError extends QuerylensError {
+  readonly table: string;
+  readonly column: string;
+  readonly problem: CacheKeyProblem;
+
+  constructor(problem: CacheKeyProblem, table: string, column: string, message: string, options?: ErrorOptions) {
+    super('QUERYLENS_CACHE_PRIMARY_KEY', message, options);
+    this.name = 'CachePrimaryKeyError';
+    this.table = table;
+    this.column = column;
+    this.problem = problem;
+  }
+}

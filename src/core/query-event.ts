@@ -123,6 +123,11 @@ interface QueryEventBase {
   readonly ignored: boolean;
   /** A Submittable (pg-cursor, pg-query-stream): rows were streamed, `result` is undefined. */
   readonly streamed: boolean;
+  /**
+   * The pg client (connection) the statement ran on — for identity only (per-connection state such
+   * as transactions, kept in a WeakMap); never call it. Undefined when the pg layer did not know it.
+   */
+  readonly connection?: object | undefined;
 }
 
 export interface QueryStartEvent extends QueryEventBase {

@@ -150,6 +150,7 @@ export function createClientQuery(state: ClientState): QueryMethod {
         poolEntry === undefined ? undefined : startTime - poolEntry.startTime,
         frame?.ignored === true,
         sub !== undefined,
+        state.self,
       );
       if (recorder.pipeline.wantsQueryStart) recorder.pipeline.emit(start);
     } catch (err) {

@@ -34,6 +34,7 @@ abstract class QueryFields {
   readonly poolWaitMs: number | undefined;
   readonly ignored: boolean;
   readonly streamed: boolean;
+  readonly connection: object | undefined;
 
   constructor(
     id: number,
@@ -49,6 +50,7 @@ abstract class QueryFields {
     poolWaitMs: number | undefined,
     ignored: boolean,
     streamed: boolean,
+    connection?: object,
   ) {
     this.id = id;
     this.sql = sql;
@@ -63,6 +65,7 @@ abstract class QueryFields {
     this.poolWaitMs = poolWaitMs;
     this.ignored = ignored;
     this.streamed = streamed;
+    this.connection = connection;
   }
 
   get startTimeUnixMs(): number {
@@ -105,6 +108,7 @@ export class QueryEnd extends QueryFields implements QueryEndEvent {
       start.poolWaitMs,
       start.ignored,
       start.streamed,
+      start.connection,
     );
     this.durationMs = durationMs;
     this.rowCount = rowCount;

@@ -1,0 +1,204 @@
+// N+1 detection overhead: CPU per query that querylens adds, detectors included, on an N+1-shaped
+// workload inside units of work — each scope lists 20 posts, then loads each post's comments with
+// its own query (21 statements, one n-plus-one finding per scope, reported at scope end).
+//
+// Same method as pg-overhead.mjs: each variant runs in its own child process (fresh JIT and heap),
+// variants alternate within each round, a child warms up and reports its cheapest of ten slices
+// (process CPU time, user + system, per query), and the table shows the median over rounds and the
+// difference to raw pg running the same loop (without scopes). With a local database, each child
+// and its backend share one pinned CPU. Findings go to a counting listener (`logger: false`), so
+// the numbers are the detection's cost, not the cost of printing warnings. Not a gate.
+//
+// Usage: node bench/suites/nplusone-detection.mjs [--rounds 5] [--scopes 1500] [--no-pin]
+// Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const SELF = fileURLToPath(import.meta.url);
+const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
+
+const SEGMENTS = 10;
+const CHILDREN = 20;
+const PIN = !process.argv.includes('--no-pin');
+const POSTS = `ql_bench_n1_posts_${process.pid}`;
+const COMMENTS = `ql_bench_n1_comments_${process.pid}`;
+
+const VARIANTS = [
+  { id: 'raw', label: 'raw pg (same loop, no scopes)' },
+  { id: 'production', label: 'querylens production defaults (detectors on, sampled call sites)', target: 3 },
+  { id: 'production-off', label: 'querylens production, every detector off' },
+  { id: 'development', label: 'querylens development (detectors on, call sites always)', target: 15 },
+  { id: 'development-off', label: 'querylens development, nPlusOne: false (no call sites)' },
+];
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
+
+function argText(name) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+async function answers(pg, url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function databaseUrl(pg) {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  for (const url of ['postgres://127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/test']) {
+    if (await answers(pg, url)) return url;
+  }
+  return undefined;
+}
+
+/** See pg-overhead.mjs: pins this process and its own local backend to one CPU. */
+async function pinTogether(pool, url) {
+  if (!PIN || !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return false;
+  const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
+  const pid = Number(rows[0].pid);
+  let comm = '';
+  try {
+    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return false;
+  }
+  if (comm !== 'postgres') return false;
+  const cpu = String(cpus().length - 1);
+  const a = spawnSync('taskset', ['-pc', cpu, String(pid)], { stdio: 'ignore' });
+  const b = spawnSync('taskset', ['-pc', cpu, String(process.pid)], { stdio: 'ignore' });
+  return a.status === 0 && b.status === 0;
+}
+
+const LENS_OPTIONS = {
+  production: { mode: 'production', logger: false },
+  'production-off': { mode: 'production', logger: false, nPlusOne: false, duplicates: false, batchableWrites: false, largeResult: false },
+  development: { mode: 'development', logger: false },
+  'development-off': { mode: 'development', logger: false, nPlusOne: false },
+};
+
+/** The child: set up one variant, warm up, measure, print one JSON line. */
+async function child(variant, url, scopes, posts, comments) {
+  const pg = require('pg');
+  let pool = new pg.Pool({ connectionString: url, max: 1 });
+  let lens;
+  let findings = 0;
+  if (variant !== 'raw') {
+    const { createLens } = await import(DIST);
+    lens = createLens(LENS_OPTIONS[variant]);
+    lens.on('finding', () => void findings++);
+    pool = lens.instrument(pool);
+  }
+  const listText = `SELECT id, title FROM ${posts} ORDER BY id LIMIT ${CHILDREN}`;
+  const childText = `SELECT id, post_id, body FROM ${comments} WHERE post_id = $1`;
+  const unit = async () => {
+    const { rows } = await pool.query(listText);
+    for (const p of rows) await pool.query(childText, [p.id]);
+  };
+  const run = lens === undefined ? unit : () => lens.scope('GET /posts', unit);
+  const pinned = await pinTogether(pool, url);
+  for (let i = 0; i < Math.min(200, scopes); i++) await run();
+  globalThis.gc?.();
+  const per = Math.ceil(scopes / SEGMENTS);
+  const queries = per * (CHILDREN + 1);
+  const cpuSlices = [];
+  const wallSlices = [];
+  for (let s = 0; s < SEGMENTS; s++) {
+    const wall0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < per; i++) await run();
+    const cpu = process.cpuUsage(cpu0);
+    wallSlices.push(Number(process.hrtime.bigint() - wall0) / 1000 / queries);
+    cpuSlices.push((cpu.user + cpu.system) / queries);
+  }
+  await pool.end();
+  await lens?.close();
+  process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned, findings })}\n`);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function parent() {
+  const rounds = arg('rounds', 5);
+  const scopes = arg('scopes', 1500);
+  const pg = require('pg');
+  const url = await databaseUrl(pg);
+  if (url === undefined) {
+    console.log('nplusone-detection: no PostgreSQL (set DATABASE_URL); skipped.');
+    return;
+  }
+  const admin = new pg.Pool({ connectionString: url, max: 1 });
+  await admin.query(`CREATE TABLE ${POSTS} (id serial PRIMARY KEY, title text NOT NULL)`);
+  await admin.query(`CREATE TABLE ${COMMENTS} (id serial PRIMARY KEY, post_id int NOT NULL, body text NOT NULL)`);
+  await admin.query(`CREATE INDEX ON ${COMMENTS} (post_id)`);
+  await admin.query(`INSERT INTO ${POSTS} (title) SELECT 'post ' || g FROM generate_series(1, ${CHILDREN}) g`);
+  await admin.query(`INSERT INTO ${COMMENTS} (post_id, body) SELECT 1 + (g - 1) / 3, 'comment ' || g FROM generate_series(1, ${CHILDREN * 3}) g`);
+  try {
+    console.log(`nplusone-detection: ${rounds} rounds × ${VARIANTS.length} variants × ${scopes} scopes of ${CHILDREN + 1} statements (after warm-up), one process each`);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}\n`);
+    const samples = new Map(VARIANTS.map((v) => [v.id, []]));
+    for (let round = 0; round < rounds; round++) {
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+      for (const v of order) {
+        const r = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', v.id, '--scopes', String(scopes), '--posts', POSTS, '--comments', COMMENTS], {
+          env: { ...process.env, DATABASE_URL: url, NODE_ENV: '' },
+          encoding: 'utf8',
+        });
+        const line = r.stdout.trim().split('\n').pop();
+        if (r.status !== 0 || !line) {
+          console.log(`  ${v.id} failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+          continue;
+        }
+        const result = JSON.parse(line);
+        samples.get(v.id).push(result);
+        process.stdout.write(`  round ${round + 1}: ${v.id.padEnd(16)} ${result.cpuUs.toFixed(2)} µs CPU/query, ${result.findings} findings\n`);
+      }
+    }
+    const pinned = [...samples.values()].flat().every((s) => s.pinned);
+    console.log(`\nclient process and its PostgreSQL backend pinned to one CPU: ${pinned ? 'yes' : 'no (remote database, no taskset, or --no-pin)'}`);
+    const rawCpu = median(samples.get('raw').map((s) => s.cpuUs));
+    console.log('\n| variant | CPU µs/query | range over rounds | ratio to raw | added CPU µs/query | wall µs/query | target |');
+    console.log('|---|---:|---:|---:|---:|---:|---|');
+    for (const v of VARIANTS) {
+      const s = samples.get(v.id);
+      if (s.length === 0) continue;
+      const cpu = median(s.map((x) => x.cpuUs));
+      const lo = Math.min(...s.map((x) => x.cpuUs));
+      const hi = Math.max(...s.map((x) => x.cpuUs));
+      const added = cpu - rawCpu;
+      const target = v.target === undefined ? '' : `≤ ${v.target} µs ${added <= v.target ? 'met' : 'MISSED'}`;
+      console.log(
+        `| ${v.label} | ${cpu.toFixed(2)} | ${lo.toFixed(1)}–${hi.toFixed(1)} | ${(cpu / rawCpu).toFixed(3)} | ${v.id === 'raw' ? '—' : (added >= 0 ? '+' : '') + added.toFixed(2)} | ${median(s.map((x) => x.wallUs)).toFixed(1)} | ${target} |`,
+      );
+    }
+  } finally {
+    await admin.query(`DROP TABLE IF EXISTS ${POSTS}, ${COMMENTS}`);
+    await admin.end();
+  }
+}
+
+const childIndex = process.argv.indexOf('--child');
+if (childIndex !== -1) {
+  await child(process.argv[childIndex + 1], process.env.DATABASE_URL, arg('scopes', 1500), argText('posts'), argText('comments'));
+} else {
+  await parent();
+}
