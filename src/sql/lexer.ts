@@ -199,18 +199,7 @@ export function lex(text: string, t: Lexed): Lexed {
     }
     // /* nested */ comment
     if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        const d = text.charCodeAt(i);
-        if (d === 42 && text.charCodeAt(i + 1) === 47) {
-          depth--;
-          i += 2;
-        } else if (d === 47 && text.charCodeAt(i + 1) === 42) {
-          depth++;
-          i += 2;
-        } else i++;
-      }
+      i = blockCommentEnd(text, i, n);
       t.hasComment = true;
       space = 1;
       continue;
@@ -410,6 +399,26 @@ export function lex(text: string, t: Lexed): Lexed {
   for (let s = 0; s < sp; s++) matchA[stack[s]!] = count;
   t.count = count;
   return t;
+}
+
+/**
+ * End of the `/* … *\/` comment starting at i (which holds the slash), nested as PostgreSQL nests
+ * them; `n` when it is unterminated.
+ */
+export function blockCommentEnd(text: string, i: number, n: number): number {
+  let depth = 1;
+  i += 2;
+  while (i < n && depth > 0) {
+    const d = text.charCodeAt(i);
+    if (d === 42 && text.charCodeAt(i + 1) === 47) {
+      depth--;
+      i += 2;
+    } else if (d === 47 && text.charCodeAt(i + 1) === 42) {
+      depth++;
+      i += 2;
+    } else i++;
+  }
+  return i;
 }
 
 const bracketStack: number[] = [];

@@ -25,7 +25,7 @@
  * comment somewhere.
  */
 import { KW } from './keywords.js';
-import { createLexed, lex, Tok, type Lexed } from './lexer.js';
+import { blockCommentEnd, createLexed, lex, Tok, type Lexed } from './lexer.js';
 import { isBooleanLiteral, isSignTouching, isUnterminatedQuote } from './literal-tokens.js';
 
 const own = createLexed();
@@ -148,18 +148,7 @@ function gapText(text: string, s: number, e: number, between: boolean): string {
     } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
       out += text.slice(run, i);
       sawComment = true;
-      let depth = 1;
-      i += 2;
-      while (i < e && depth > 0) {
-        const d = text.charCodeAt(i);
-        if (d === 42 && text.charCodeAt(i + 1) === 47) {
-          depth--;
-          i += 2;
-        } else if (d === 47 && text.charCodeAt(i + 1) === 42) {
-          depth++;
-          i += 2;
-        } else i++;
-      }
+      i = blockCommentEnd(text, i, e);
       run = i;
     } else i++;
   }
