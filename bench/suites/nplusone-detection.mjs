@@ -12,10 +12,10 @@
 // Usage: node bench/suites/nplusone-detection.mjs [--rounds 5] [--scopes 1500] [--no-pin]
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { arg, argText, databaseUrl, pinTogether } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -23,7 +23,6 @@ const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
 
 const SEGMENTS = 10;
 const CHILDREN = 20;
-const PIN = !process.argv.includes('--no-pin');
 const POSTS = `ql_bench_n1_posts_${process.pid}`;
 const COMMENTS = `ql_bench_n1_comments_${process.pid}`;
 
@@ -34,56 +33,6 @@ const VARIANTS = [
   { id: 'development', label: 'querylens development (detectors on, call sites always)', target: 15 },
   { id: 'development-off', label: 'querylens development, nPlusOne: false (no call sites)' },
 ];
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-function argText(name) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
-
-async function answers(pg, url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function databaseUrl(pg) {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  for (const url of ['postgres://127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/test']) {
-    if (await answers(pg, url)) return url;
-  }
-  return undefined;
-}
-
-/** See pg-overhead.mjs: pins this process and its own local backend to one CPU. */
-async function pinTogether(pool, url) {
-  if (!PIN || !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return false;
-  const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
-  const pid = Number(rows[0].pid);
-  let comm = '';
-  try {
-    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return false;
-  }
-  if (comm !== 'postgres') return false;
-  const cpu = String(cpus().length - 1);
-  const a = spawnSync('taskset', ['-pc', cpu, String(pid)], { stdio: 'ignore' });
-  const b = spawnSync('taskset', ['-pc', cpu, String(process.pid)], { stdio: 'ignore' });
-  return a.status === 0 && b.status === 0;
-}
 
 const LENS_OPTIONS = {
   production: { mode: 'production', logger: false },

@@ -11,17 +11,16 @@
 // Usage: node bench/suites/pg-overhead.mjs [--rounds 5] [--queries 20000] [--no-pin]
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { arg, databaseUrl, pinTogether } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
 
 const SEGMENTS = 10;
-const PIN = !process.argv.includes('--no-pin');
 
 const VARIANTS = [
   { id: 'raw', label: 'raw pg' },
@@ -34,57 +33,6 @@ const VARIANTS = [
   { id: 'querylens-otel', label: 'querylens with spans and metrics on (SDK, no-op exporter)', relativeTarget: { of: 'otel-full', factor: 0.5 } },
   { id: 'querylens-otel-all', label: 'querylens, spans and every metric (+ returnedRows, poolTimes)' },
 ];
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-async function answers(pg, url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function databaseUrl(pg) {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  for (const url of ['postgres://127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/test']) {
-    if (await answers(pg, url)) return url;
-  }
-  return undefined;
-}
-
-/**
- * On a local database, pins this process and its PostgreSQL backend to one CPU (when `taskset`
- * exists). Left to the scheduler, the two land on one core or on two at random between runs, and
- * that alone doubles or halves the CPU cost of a round trip; pinned, runs agree to a few percent,
- * and the other CPUs are left to whatever else the machine is doing. Only a local `postgres`
- * process is touched, and only this pool's own backend (gone when the pool ends).
- */
-async function pinTogether(pool, url) {
-  if (!PIN || !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return false;
-  const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
-  const pid = Number(rows[0].pid);
-  let comm = '';
-  try {
-    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return false;
-  }
-  if (comm !== 'postgres') return false;
-  const cpu = String(cpus().length - 1);
-  const a = spawnSync('taskset', ['-pc', cpu, String(pid)], { stdio: 'ignore' });
-  const b = spawnSync('taskset', ['-pc', cpu, String(process.pid)], { stdio: 'ignore' });
-  return a.status === 0 && b.status === 0;
-}
 
 /** The child: set up one variant, warm up, measure, print one JSON line. */
 async function child(variant, url, queries) {

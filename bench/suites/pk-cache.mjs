@@ -20,37 +20,11 @@
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { arg, databaseUrl } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
 const TABLE = `ql_bench_pk_${process.pid}`;
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-async function answers(pg, url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function databaseUrl(pg) {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  for (const url of ['postgres://127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/test']) {
-    if (await answers(pg, url)) return url;
-  }
-  return undefined;
-}
 
 async function redisClient() {
   let Redis;
