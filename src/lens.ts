@@ -20,7 +20,7 @@ import { runOperation } from './context/operation.js';
 import type { RequestMiddleware } from './context/request-scope.js';
 import { createRequestMiddleware } from './context/request-scope.js';
 import { Scope } from './context/scope.js';
-import { TraceScopes, loadOtelApi } from './context/trace-scopes.js';
+import { TraceScopes, loadOtelApi, otelContextCapture } from './context/trace-scopes.js';
 import type { InstrumentOptions } from './pg/instrument.js';
 import { instrumentPg, uninstrumentPg } from './pg/instrument.js';
 import { createPgModule } from './pg/pg-module.js';
@@ -51,14 +51,22 @@ class LensRecorder implements Recorder {
   readonly analyze: Recorder['analyze'];
   readonly captureCallsite: CallsiteCapturer;
   readonly traceScope: Recorder['traceScope'];
+  readonly captureContext: Recorder['captureContext'];
   closed = false;
   #internalErrors = 0;
 
-  constructor(pipeline: SinkPipeline, analyze: Recorder['analyze'], captureCallsite: CallsiteCapturer, traceScope: Recorder['traceScope']) {
+  constructor(
+    pipeline: SinkPipeline,
+    analyze: Recorder['analyze'],
+    captureCallsite: CallsiteCapturer,
+    traceScope: Recorder['traceScope'],
+    captureContext: Recorder['captureContext'],
+  ) {
     this.pipeline = pipeline;
     this.analyze = analyze;
     this.captureCallsite = captureCallsite;
     this.traceScope = traceScope;
+    this.captureContext = captureContext;
   }
 
   internalError(error: unknown): void {
@@ -136,6 +144,8 @@ export class Lens {
       }),
       this.#capture,
       traceScopes === undefined ? undefined : (now) => traceScopes.current(now),
+      // spans are parented on the context of the call, captured before pg-pool can switch it
+      otelContextCapture(options.tracing !== false),
     );
   }
 

@@ -40,6 +40,18 @@ export function loadOtelApi(): OtelApiLike | undefined {
   return otelApi ?? undefined;
 }
 
+/**
+ * A function returning the OpenTelemetry context active at the moment it is called (for parenting
+ * spans on the context of the application's call), or undefined when tracing is off or the API is
+ * not installed — then the pg layer captures nothing.
+ */
+export function otelContextCapture(enabled: boolean): (() => unknown) | undefined {
+  if (!enabled) return undefined;
+  const contextApi = (loadOtelApi() as { readonly context?: { active?: () => unknown } } | undefined)?.context;
+  if (contextApi === undefined || typeof contextApi.active !== 'function') return undefined;
+  return () => contextApi.active!();
+}
+
 interface OpenTrace {
   readonly scope: Scope;
   lastSeen: number;

@@ -128,6 +128,12 @@ interface QueryEventBase {
    * as transactions, kept in a WeakMap); never call it. Undefined when the pg layer did not know it.
    */
   readonly connection?: object | undefined;
+  /**
+   * The OpenTelemetry context active when the application called `query()` (opaque; captured only
+   * while tracing is on). `pool.query` reaches pg's `client.query` from whichever request released
+   * a connection, so a span must be parented on this, not on the context active at that point.
+   */
+  readonly callContext?: unknown;
 }
 
 export interface QueryStartEvent extends QueryEventBase {

@@ -151,6 +151,7 @@ export function createClientQuery(state: ClientState): QueryMethod {
         frame?.ignored === true,
         sub !== undefined,
         state.self,
+        entry.callContext,
       );
       if (recorder.pipeline.wantsQueryStart) recorder.pipeline.emit(start);
     } catch (err) {

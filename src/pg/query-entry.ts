@@ -28,6 +28,8 @@ export interface QueryEntry {
    * continuations keep their own context), and re-entering would be wasted work.
    */
   readonly callbackForm: boolean;
+  /** The OpenTelemetry context at the call (see QueryEventBase.callContext). */
+  readonly callContext: unknown;
 }
 
 /** Reads the context and captures the call site for a query entering at `entryFn`. */
@@ -43,7 +45,8 @@ export function captureEntry(recorder: Recorder, config: unknown, entryFn: (...a
     // The capture is our cost, not the query's: start the clock after it.
     if (callsite !== undefined && operation?.callsite === undefined) startTime = performance.now();
   }
-  return { config, frame, scope, callsite, startTime, callbackForm };
+  const callContext = recorder.captureContext === undefined ? undefined : recorder.captureContext();
+  return { config, frame, scope, callsite, startTime, callbackForm, callContext };
 }
 
 let pending: QueryEntry | undefined;

@@ -35,6 +35,7 @@ abstract class QueryFields {
   readonly ignored: boolean;
   readonly streamed: boolean;
   readonly connection: object | undefined;
+  readonly callContext: unknown;
 
   constructor(
     id: number,
@@ -51,6 +52,7 @@ abstract class QueryFields {
     ignored: boolean,
     streamed: boolean,
     connection?: object,
+    callContext?: unknown,
   ) {
     this.id = id;
     this.sql = sql;
@@ -66,6 +68,7 @@ abstract class QueryFields {
     this.ignored = ignored;
     this.streamed = streamed;
     this.connection = connection;
+    this.callContext = callContext;
   }
 
   get startTimeUnixMs(): number {
@@ -109,6 +112,7 @@ export class QueryEnd extends QueryFields implements QueryEndEvent {
       start.ignored,
       start.streamed,
       start.connection,
+      start.callContext,
     );
     this.durationMs = durationMs;
     this.rowCount = rowCount;

@@ -15,6 +15,8 @@ export interface Recorder {
   readonly captureCallsite: CallsiteCapturer;
   /** The OpenTelemetry trace's unit of work, when there is no lens scope; undefined when tracing is off. */
   readonly traceScope: ((now: number) => ScopeInfo | undefined) | undefined;
+  /** The OpenTelemetry context active right now (captured at call time); undefined when tracing is off. */
+  readonly captureContext: (() => unknown) | undefined;
   /** The lens was closed: wrappers pass straight through. */
   readonly closed: boolean;
   /** A bug in querylens itself was caught on the query path (counted, warned once; the query proceeds). */

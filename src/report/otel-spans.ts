@@ -11,9 +11,8 @@
  *   a description that quotes no value; `code.*` when the call site is known (decoded for at
  *   most MAX_CALLSITE_DECODES_PER_SECOND statements a second); ended at start + the measured duration.
  *
- * `pool.query` reaches the connection later, from whichever callback pg-pool runs: when the pool
- * made the query wait and the context active then belongs to another trace than the query's unit
- * of work, the span is parented on the span that was active when that unit of work started.
+ * `pool.query` reaches the connection later, from whichever callback pg-pool runs, so the parent is
+ * the context the pg layer captured when the application called (`event.callContext`).
  *
  * Findings become `querylens.finding` events on the span that was active when their scope started
  * (the request span); when that span has already ended, on a short child span of it, so they stay
@@ -164,16 +163,12 @@ export class OtelSpanSink implements QuerySink {
     return undefined;
   }
 
+  /**
+   * The context of the application's call, captured by the pg layer before pg-pool could run the
+   * query from another request's callback; the active context only if nothing was captured.
+   */
   #parentContext(event: QueryStartEvent): OtelApi.Context {
-    const api = this.#api;
-    const active = api.context.active();
-    // Only pool.query can run in a foreign context (see the file comment).
-    if (event.poolWaitMs === undefined || event.scope === undefined) return active;
-    const scopeSpan = this.#scopeSpan(event.scope);
-    if (scopeSpan === undefined) return active;
-    const activeSpan = api.trace.getSpan(active);
-    if (activeSpan !== undefined && activeSpan.spanContext().traceId === scopeSpan.spanContext().traceId) return active;
-    return api.trace.setSpan(active, scopeSpan);
+    return (event.callContext as OtelApi.Context | undefined) ?? this.#api.context.active();
   }
 
   /**

@@ -212,6 +212,36 @@ describe('OpenTelemetry spans', () => {
     expect(byText.get('SELECT ? AS orphan')?.parentSpanContext).toBeUndefined();
   });
 
+  it('parents a pool.query that waited for a connection on the exact span of its call, not on the span of whoever released the connection', async () => {
+    const otel = createOtel();
+    // no unit of work to fall back on: only the context captured at the call can give the right parent
+    const lens = createLens({ mode: 'production', logger: false, slowQuery: false, metrics: false, traceScopes: false, tracing: { tracerProvider: otel.tracerProvider } });
+    const pool = lens.instrument(db.pool({ max: 1 }));
+    const tracer = otel.tracerProvider.getTracer('test');
+    const inner: Record<string, string> = {};
+    await Promise.all(
+      ['a', 'b', 'c'].map((name) =>
+        tracer.startActiveSpan(`request ${name}`, async (request) => {
+          // a child span below the request: the statement's parent must be this one, exactly
+          await tracer.startActiveSpan(`load ${name}`, async (load) => {
+            inner[name] = load.spanContext().spanId;
+            await pool.query(`SELECT $1::text AS nested_${name}, pg_sleep(0.01)`, [name]);
+            load.end();
+          });
+          request.end();
+        }),
+      ),
+    );
+    await pool.end();
+    await lens.close();
+    const byText = new Map(otel.spans().map((s) => [String(s.attributes['db.query.text']), s]));
+    for (const name of ['a', 'b', 'c']) {
+      const span = byText.get(`SELECT $1::text AS nested_${name}, pg_sleep(?)`);
+      expect(span, name).toBeDefined();
+      expect(span!.parentSpanContext?.spanId, name).toBe(inner[name]);
+    }
+  });
+
   it('with requireParentSpan, traces only statements issued inside a span', async () => {
     const otel = createOtel();
     const lens = lensWith(otel, { requireParentSpan: true });
