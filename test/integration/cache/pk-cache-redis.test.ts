@@ -297,6 +297,7 @@ describe.skipIf(unavailable !== undefined || sharedSession)('primary-key cache o
     };
 
     const haveServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+    if (!haveServer) process.stderr.write('[querylens tests] Redis outage test skipped: it stops a redis-server of its own, and no redis-server binary is on PATH\n');
 
     beforeAll(async () => {
       if (!haveServer) return;
