@@ -65,3 +65,69 @@ export async function pinTogether(pool, url, enabled = !process.argv.includes('-
   const b = spawnSync('taskset', ['-pc', cpu, String(process.pid)], { stdio: 'ignore' });
   return a.status === 0 && b.status === 0;
 }
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Runs every variant as its own child process (`node --expose-gc script --child <id> …childArgs`),
+ * `rounds` times, rotating the order each round so no variant always runs first (or right after
+ * another). A child prints one JSON line with at least `cpuUs`, `wallUs` and `pinned`. Returns the
+ * samples per variant id.
+ */
+export function runRounds({ script, variants, rounds, url, childArgs = [], describe = () => '' }) {
+  const samples = new Map(variants.map((v) => [v.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const v of order) {
+      const r = spawnSync(process.execPath, ['--expose-gc', script, '--child', v.id, ...childArgs], {
+        env: { ...process.env, DATABASE_URL: url, NODE_ENV: '' },
+        encoding: 'utf8',
+      });
+      const line = r.stdout.trim().split('\n').pop();
+      if (r.status !== 0 || !line) {
+        console.log(`  ${v.id} failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        continue;
+      }
+      const result = JSON.parse(line);
+      samples.get(v.id).push(result);
+      process.stdout.write(`  round ${round + 1}: ${v.id.padEnd(18)} ${result.cpuUs.toFixed(2)} µs CPU/query${describe(result)}\n`);
+    }
+  }
+  return samples;
+}
+
+/**
+ * Prints the overhead table: median CPU per query, range over rounds, ratio and difference to the
+ * `raw` variant, median wall time, and the variant's target (`target` in µs added, or
+ * `relativeTarget: { of, factor }` — at most `factor` × what variant `of` adds).
+ */
+export function printOverheadTable(variants, samples) {
+  const pinned = [...samples.values()].flat().every((s) => s.pinned);
+  console.log(`\nclient process and its PostgreSQL backend pinned to one CPU: ${pinned ? 'yes' : 'no (remote database, no taskset, or --no-pin)'}`);
+  const rawCpu = median(samples.get('raw').map((s) => s.cpuUs));
+  console.log('\n| variant | CPU µs/query | range over rounds | ratio to raw | added CPU µs/query | wall µs/query | target |');
+  console.log('|---|---:|---:|---:|---:|---:|---|');
+  for (const v of variants) {
+    const s = samples.get(v.id);
+    if (s.length === 0) continue;
+    const cpu = median(s.map((x) => x.cpuUs));
+    const lo = Math.min(...s.map((x) => x.cpuUs));
+    const hi = Math.max(...s.map((x) => x.cpuUs));
+    const added = cpu - rawCpu;
+    let target = v.target === undefined ? '' : `≤ ${v.target} µs ${added <= v.target ? 'met' : 'MISSED'}`;
+    if (v.relativeTarget !== undefined) {
+      const of = samples.get(v.relativeTarget.of);
+      if (of.length > 0) {
+        const limit = (median(of.map((x) => x.cpuUs)) - rawCpu) * v.relativeTarget.factor;
+        target = `≤ ${limit.toFixed(2)} µs (${v.relativeTarget.factor} × ${v.relativeTarget.of}) ${added <= limit ? 'met' : 'MISSED'}`;
+      }
+    }
+    console.log(
+      `| ${v.label} | ${cpu.toFixed(2)} | ${lo.toFixed(1)}–${hi.toFixed(1)} | ${(cpu / rawCpu).toFixed(3)} | ${v.id === 'raw' ? '—' : (added >= 0 ? '+' : '') + added.toFixed(2)} | ${median(s.map((x) => x.wallUs)).toFixed(1)} | ${target} |`,
+    );
+  }
+}

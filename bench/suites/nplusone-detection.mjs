@@ -11,11 +11,10 @@
 //
 // Usage: node bench/suites/nplusone-detection.mjs [--rounds 5] [--scopes 1500] [--no-pin]
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arg, argText, databaseUrl, pinTogether } from '../lib.mjs';
+import { arg, argText, databaseUrl, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -80,12 +79,6 @@ async function child(variant, url, scopes, posts, comments) {
   process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned, findings })}\n`);
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function parent() {
   const rounds = arg('rounds', 5);
   const scopes = arg('scopes', 1500);
@@ -104,41 +97,15 @@ async function parent() {
   try {
     console.log(`nplusone-detection: ${rounds} rounds × ${VARIANTS.length} variants × ${scopes} scopes of ${CHILDREN + 1} statements (after warm-up), one process each`);
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}\n`);
-    const samples = new Map(VARIANTS.map((v) => [v.id, []]));
-    for (let round = 0; round < rounds; round++) {
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
-      for (const v of order) {
-        const r = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', v.id, '--scopes', String(scopes), '--posts', POSTS, '--comments', COMMENTS], {
-          env: { ...process.env, DATABASE_URL: url, NODE_ENV: '' },
-          encoding: 'utf8',
-        });
-        const line = r.stdout.trim().split('\n').pop();
-        if (r.status !== 0 || !line) {
-          console.log(`  ${v.id} failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-          continue;
-        }
-        const result = JSON.parse(line);
-        samples.get(v.id).push(result);
-        process.stdout.write(`  round ${round + 1}: ${v.id.padEnd(16)} ${result.cpuUs.toFixed(2)} µs CPU/query, ${result.findings} findings\n`);
-      }
-    }
-    const pinned = [...samples.values()].flat().every((s) => s.pinned);
-    console.log(`\nclient process and its PostgreSQL backend pinned to one CPU: ${pinned ? 'yes' : 'no (remote database, no taskset, or --no-pin)'}`);
-    const rawCpu = median(samples.get('raw').map((s) => s.cpuUs));
-    console.log('\n| variant | CPU µs/query | range over rounds | ratio to raw | added CPU µs/query | wall µs/query | target |');
-    console.log('|---|---:|---:|---:|---:|---:|---|');
-    for (const v of VARIANTS) {
-      const s = samples.get(v.id);
-      if (s.length === 0) continue;
-      const cpu = median(s.map((x) => x.cpuUs));
-      const lo = Math.min(...s.map((x) => x.cpuUs));
-      const hi = Math.max(...s.map((x) => x.cpuUs));
-      const added = cpu - rawCpu;
-      const target = v.target === undefined ? '' : `≤ ${v.target} µs ${added <= v.target ? 'met' : 'MISSED'}`;
-      console.log(
-        `| ${v.label} | ${cpu.toFixed(2)} | ${lo.toFixed(1)}–${hi.toFixed(1)} | ${(cpu / rawCpu).toFixed(3)} | ${v.id === 'raw' ? '—' : (added >= 0 ? '+' : '') + added.toFixed(2)} | ${median(s.map((x) => x.wallUs)).toFixed(1)} | ${target} |`,
-      );
-    }
+    const samples = runRounds({
+      script: SELF,
+      variants: VARIANTS,
+      rounds,
+      url,
+      childArgs: ['--scopes', String(scopes), '--posts', POSTS, '--comments', COMMENTS],
+      describe: (result) => `, ${result.findings} findings`,
+    });
+    printOverheadTable(VARIANTS, samples);
   } finally {
     await admin.query(`DROP TABLE IF EXISTS ${POSTS}, ${COMMENTS}`);
     await admin.end();

@@ -10,11 +10,10 @@
 //
 // Usage: node bench/suites/pg-overhead.mjs [--rounds 5] [--queries 20000] [--no-pin]
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arg, databaseUrl, pinTogether } from '../lib.mjs';
+import { arg, databaseUrl, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -107,12 +106,6 @@ async function child(variant, url, queries) {
   process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned })}\n`);
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function parent() {
   const rounds = arg('rounds', 5);
   const queries = arg('queries', 20_000);
@@ -124,49 +117,8 @@ async function parent() {
   }
   console.log(`pg-overhead: ${rounds} rounds × ${VARIANTS.length} variants × ${queries} queries (after warm-up), one process each`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}\n`);
-  const samples = new Map(VARIANTS.map((v) => [v.id, []]));
-  for (let round = 0; round < rounds; round++) {
-    // Rotate the order each round so no variant always runs first (or right after another).
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
-    for (const v of order) {
-      const r = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', v.id, '--queries', String(queries)], {
-        env: { ...process.env, DATABASE_URL: url, NODE_ENV: '' },
-        encoding: 'utf8',
-      });
-      const line = r.stdout.trim().split('\n').pop();
-      if (r.status !== 0 || !line) {
-        console.log(`  ${v.id} failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        continue;
-      }
-      const result = JSON.parse(line);
-      samples.get(v.id).push(result);
-      process.stdout.write(`  round ${round + 1}: ${v.id.padEnd(18)} ${result.cpuUs.toFixed(2)} µs CPU/query\n`);
-    }
-  }
-  const pinned = [...samples.values()].flat().every((s) => s.pinned);
-  console.log(`\nclient process and its PostgreSQL backend pinned to one CPU: ${pinned ? 'yes' : 'no (remote database, no taskset, or --no-pin)'}`);
-  const rawCpu = median(samples.get('raw').map((s) => s.cpuUs));
-  console.log('\n| variant | CPU µs/query | range over rounds | ratio to raw | added CPU µs/query | wall µs/query | target |');
-  console.log('|---|---:|---:|---:|---:|---:|---|');
-  for (const v of VARIANTS) {
-    const s = samples.get(v.id);
-    if (s.length === 0) continue;
-    const cpu = median(s.map((x) => x.cpuUs));
-    const lo = Math.min(...s.map((x) => x.cpuUs));
-    const hi = Math.max(...s.map((x) => x.cpuUs));
-    const added = cpu - rawCpu;
-    let target = v.target === undefined ? '' : `≤ ${v.target} µs ${added <= v.target ? 'met' : 'MISSED'}`;
-    if (v.relativeTarget !== undefined) {
-      const of = samples.get(v.relativeTarget.of);
-      if (of.length > 0) {
-        const limit = (median(of.map((x) => x.cpuUs)) - rawCpu) * v.relativeTarget.factor;
-        target = `≤ ${limit.toFixed(2)} µs (${v.relativeTarget.factor} × ${v.relativeTarget.of}) ${added <= limit ? 'met' : 'MISSED'}`;
-      }
-    }
-    console.log(
-      `| ${v.label} | ${cpu.toFixed(2)} | ${lo.toFixed(1)}–${hi.toFixed(1)} | ${(cpu / rawCpu).toFixed(3)} | ${v.id === 'raw' ? '—' : (added >= 0 ? '+' : '') + added.toFixed(2)} | ${median(s.map((x) => x.wallUs)).toFixed(1)} | ${target} |`,
-    );
-  }
+  const samples = runRounds({ script: SELF, variants: VARIANTS, rounds, url, childArgs: ['--queries', String(queries)] });
+  printOverheadTable(VARIANTS, samples);
 }
 
 const childIndex = process.argv.indexOf('--child');

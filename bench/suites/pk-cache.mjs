@@ -20,7 +20,7 @@
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { arg, databaseUrl } from '../lib.mjs';
+import { arg, databaseUrl, median } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
@@ -45,11 +45,6 @@ async function redisClient() {
   }
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const pg = require('pg');
 const url = await databaseUrl(pg);
