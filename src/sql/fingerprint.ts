@@ -313,7 +313,7 @@ function hashStatement(s: number, e: number): void {
     depthGuard--;
     return;
   }
-  while (isWrapped(s, e) && isQueryStart(s + 1, e - 1) && !hasSetOpAfterGroup(s, e)) {
+  while (isWrapped(s, e) && isQueryStart(s + 1, e - 1)) {
     s++;
     e--;
   }
@@ -403,11 +403,6 @@ function hashUtility(s: number, e: number, w: number): boolean {
     default:
       return false;
   }
-}
-
-/** isWrapped(s, e) holds; always false (kept for clarity: a wrapped range has nothing after the group). */
-function hasSetOpAfterGroup(_s: number, _e: number): boolean {
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1326,20 +1321,6 @@ function hasTopComma(s: number, e: number): boolean {
   return false;
 }
 
-function hasTopBool(s: number, e: number, op: number): boolean {
-  let between = 0;
-  for (let i = s; i < e; i = skip(i, e)) {
-    if (K[i] !== Tok.Ident) continue;
-    const w = W[i]!;
-    if (w === KW.BETWEEN) between++;
-    else if (w === op) {
-      if (op === KW.AND && between > 0) between--;
-      else return true;
-    }
-  }
-  return false;
-}
-
 /** One scan for top-level boolean operators: bit 0 = AND (not BETWEEN's), bit 1 = OR. */
 function topBools(s: number, e: number): number {
   let between = 0;
@@ -1387,7 +1368,9 @@ function collectBool(s: number, e: number, op: number): void {
         a++;
         b--;
       }
-      if (first && a !== start && hasTopBool(a, b, op) && (op === KW.AND ? !hasTopBool(a, b, KW.OR) : true)) {
+      // (topBools stops at the first OR, so for AND the OR bit must be clear anyway)
+      const inner = first && a !== start ? topBools(a, b) : 0;
+      if (op === KW.OR ? (inner & 2) !== 0 : (inner & 3) === 1) {
         collectBool(a, b, op);
       } else if (b > a) {
         const pa = SA;
@@ -1419,7 +1402,6 @@ function hashTerm(s: number, e: number): void {
   /** the last operand mixed nothing (a constant), so a following cast is folded */
   let lastConst = false;
   let prevOperand = false;
-  let betweenPending = 0;
   while (i < e) {
     const k = K[i]!;
     switch (k) {
@@ -1439,7 +1421,7 @@ function hashTerm(s: number, e: number): void {
           marker(M.Cast);
           mixTypeName(i + 1, j);
         }
-        lastConst = lastConst && false;
+        lastConst = false;
         i = j;
         prevOperand = true;
         continue;
@@ -1549,7 +1531,7 @@ function hashTerm(s: number, e: number): void {
       case Tok.QIdent: {
         const w = k === Tok.Ident ? W[i]! : 0;
         if (w !== 0) {
-          const r = hashKeywordInExpr(i, e, w, prevOperand, lastConst);
+          const r = hashKeywordInExpr(i, e, w);
           if (r >= 0) {
             i = r & 0x3fffffff;
             lastConst = (r & 0x40000000) !== 0;
@@ -1557,7 +1539,6 @@ function hashTerm(s: number, e: number): void {
             if (w === KW.NOT || w === KW.IS || w === KW.LIKE || w === KW.ILIKE || w === KW.IN || w === KW.SIMILAR || w === KW.AND || w === KW.OR || w === KW.COLLATE || w === KW.AT) prevOperand = afterOperator;
             continue;
           }
-          if (w === KW.BETWEEN) betweenPending++;
         }
         // typed literal: DATE '…', INTERVAL '…' DAY, int4 '1', char(20) '…', timestamp(2) with time zone '…'
         const tl = typedLiteralEnd(i, e);
@@ -1602,7 +1583,6 @@ function hashTerm(s: number, e: number): void {
         prevOperand = false;
     }
   }
-  void betweenPending;
 }
 
 var afterOperator = false;
@@ -1627,7 +1607,7 @@ function hashSubscript(s: number, e: number): void {
  * Keywords inside an expression. Returns the next index (bit 30 set when the construct was a
  * constant), or -1 when the keyword is an ordinary word (identifier use, function name).
  */
-function hashKeywordInExpr(i: number, e: number, w: number, prevOperand: boolean, _lastConst: boolean): number {
+function hashKeywordInExpr(i: number, e: number, w: number): number {
   afterOperator = true;
   switch (w) {
     case KW.NULL:
@@ -1822,7 +1802,6 @@ function hashKeywordInExpr(i: number, e: number, w: number, prevOperand: boolean
       }
       return -1;
     default:
-      void prevOperand;
       return -1;
   }
 }
@@ -2237,6 +2216,6 @@ function hashGeneric(s: number, e: number): void {
 
 function hashExprOrGeneric(s: number, e: number): void {
   // Inside a DDL group: column definitions are word sequences; expressions need the boolean rules.
-  if (hasTopBool(s, e, KW.AND) || hasTopBool(s, e, KW.OR)) hashExpr(s, e);
+  if (topBools(s, e) !== 0) hashExpr(s, e);
   else hashGeneric(s, e);
 }

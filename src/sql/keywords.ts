@@ -25,7 +25,7 @@ export const KW = {
   JOIN: 80, INNER: 81, LEFT: 82, RIGHT: 83, FULL: 84, OUTER: 85, CROSS: 86, NATURAL: 87,
   LATERAL: 88, ONLY: 89, TABLESAMPLE: 90, ORDINALITY: 91,
   // ordering / limits
-  ASC: 95, DESC: 96, NULLS: 97, FIRST: 98, LAST: 99, NEXT: 100, ROWS: 101, ROW_: 102,
+  ASC: 95, DESC: 96, NULLS: 97, FIRST: 98, LAST: 99, NEXT: 100, ROWS: 101,
   TIES: 103,
   // types usable as typed-literal prefixes or with multi-word names
   INTERVAL: 110, DATE: 111, TIME: 112, TIMESTAMP: 113, DOUBLE: 114, PRECISION: 115,
@@ -47,7 +47,7 @@ export const KW = {
   SECURITY: 209, IMPORT: 210, REASSIGN: 211, WORK: 212, TEMP: 213, TEMPORARY: 214,
   UNLOGGED: 215, VIEW: 216, INDEX: 217, MATERIALIZED: 218, SEQUENCE: 219, FUNCTION: 220,
   // misc reserved / type-func words (alias guards)
-  ANALYSE_: 230, BOTH_: 231, CHECK: 232, COLUMN: 233, CONSTRAINT: 234, CURRENT_CATALOG: 235,
+  CHECK: 232, COLUMN: 233, CONSTRAINT: 234, CURRENT_CATALOG: 235,
   CURRENT_DATE: 236, CURRENT_ROLE: 237, CURRENT_TIME: 238, CURRENT_TIMESTAMP: 239,
   CURRENT_USER: 240, DEFERRABLE: 241, FOREIGN: 242, INITIALLY: 243, LOCALTIME: 244,
   LOCALTIMESTAMP: 245, PRIMARY: 246, REFERENCES: 247, SESSION_USER: 248, SYSTEM_USER: 249,
@@ -105,8 +105,6 @@ function laneA(word: string): number {
 
 const names: string[] = [];
 for (const [name, id] of Object.entries(KW)) {
-  // ROW_, ANALYSE_, BOTH_ are spare ids kept for future words; skip the trailing-underscore aliases
-  if (name.endsWith('_')) continue;
   const word = name.toLowerCase();
   names[id] = name;
   const h = laneA(word);
