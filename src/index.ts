@@ -3,7 +3,7 @@
  * not listed here is internal and may change without notice.
  */
 export { createLens } from './lens.js';
-export type { Lens, LensEventName } from './lens.js';
+export type { Lens, LensEventName, ScopeOptions } from './lens.js';
 export { fingerprint, normalize, summarize, sanitize } from './sql/index.js';
 export type { SqlInfo, StatementClass } from './sql/sql-info.js';
 export { QuerylensError, InvalidOptionError, NPlusOneError } from './core/errors.js';

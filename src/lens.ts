@@ -201,14 +201,19 @@ export class Lens {
   /**
    * Runs `fn` as one unit of work (nested inside the current one, if any). Its findings are
    * reported when it ends; in test mode, the returned promise rejects with `NPlusOneError` if there
-   * were any (unless `fn` itself failed: its error wins).
+   * were any (unless `fn` itself failed: its error wins). HTTP adapters pass `{ kind: 'request' }`:
+   * a request's findings are reported but never fail it, and a lazy name (the route pattern, known
+   * only once the router matched) is settled at the end, `fallbackName` standing in until then.
    * @example await lens.scope('import posts', () => importPosts(pool));
    */
-  async scope<R>(name: string, fn: () => R | PromiseLike<R>): Promise<R> {
-    if (typeof name !== 'string') throw new TypeError(`querylens: scope() expects a name string first; got ${typeof name}`);
+  async scope<R>(name: string | (() => string | undefined), fn: () => R | PromiseLike<R>, options?: ScopeOptions): Promise<R> {
+    if (typeof name !== 'string' && typeof name !== 'function') {
+      throw new TypeError(`querylens: scope() expects a name (a string, or a function returning one) first; got ${typeof name}`);
+    }
     if (typeof fn !== 'function') throw new TypeError(`querylens: scope() expects a function second; got ${typeof fn}`);
+    const { kind, fallbackName } = scopeOptions(options);
     const parent = currentFrame();
-    const scope = new Scope('scope', name, parent?.scope, performance.now());
+    const scope = new Scope(kind, name, parent?.scope, performance.now(), fallbackName === undefined ? {} : { fallbackName });
     this.#pipeline.emit({ type: 'scope-start', scope });
     let result: R;
     try {
@@ -218,7 +223,7 @@ export class Lens {
       throw err;
     }
     this.#endScope(scope, false);
-    if (this.#options.mode === 'test') {
+    if (this.#options.mode === 'test' && kind === 'scope') {
       const blocking = scope.findings.filter((f) => BLOCKING_IN_TEST.has(f.kind));
       if (blocking.length > 0) throw new NPlusOneError(scope.name, blocking);
     }
@@ -324,6 +329,26 @@ export class Lens {
     })();
     return this.#closing;
   }
+}
+
+/** Options of `lens.scope()`. */
+export interface ScopeOptions {
+  /** 'scope' (default): a unit of work that fails in test mode when it has findings; 'request': an HTTP request, which never fails. */
+  readonly kind?: 'scope' | 'request';
+  /** The name used while a lazy name has no answer yet (e.g. `GET /posts/42` before the route matched). */
+  readonly fallbackName?: string;
+}
+
+function scopeOptions(options: ScopeOptions | undefined): { kind: 'scope' | 'request'; fallbackName: string | undefined } {
+  if (options === undefined) return { kind: 'scope', fallbackName: undefined };
+  if (options === null || typeof options !== 'object') throw new TypeError(`querylens: scope() options must be an object; got ${String(options)}`);
+  const kind = options.kind ?? 'scope';
+  if (kind !== 'scope' && kind !== 'request') throw new TypeError(`querylens: scope() option kind must be 'scope' or 'request'; got ${JSON.stringify(kind)}`);
+  const fallbackName = options.fallbackName;
+  if (fallbackName !== undefined && typeof fallbackName !== 'string') {
+    throw new TypeError(`querylens: scope() option fallbackName must be a string; got ${typeof fallbackName}`);
+  }
+  return { kind, fallbackName };
 }
 
 /**

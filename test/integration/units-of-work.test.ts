@@ -68,6 +68,53 @@ describe('units of work', () => {
     await lens.close();
   });
 
+  it('names a request scope lazily (fallback until the route is known) and never rejects it in test mode', async () => {
+    const lens = createLens({ mode: 'test', logger: false });
+    const log = recordEvents(lens);
+    const findings: string[] = [];
+    lens.on('finding', (f, scope) => void findings.push(`${f.kind}@${scope?.name ?? '-'}`));
+    const pool: pg.Pool = lens.instrument(db.pool({ max: 2 }));
+    let route: string | undefined;
+    try {
+      const result = await lens.scope(
+        () => route,
+        async () => {
+          await pool.query('SELECT 1 AS first');
+          route = 'GET /posts/:id'; // the router matched after the first query
+          for (let i = 0; i < 6; i++) await pool.query('SELECT $1::int AS same', [1]);
+          return 'response';
+        },
+        { kind: 'request', fallbackName: 'GET /posts/42' },
+      );
+      expect(result).toBe('response');
+      // the same repeats in a plain scope reject in test mode: the request kind is what spares it
+      await expect(
+        lens.scope('job', async () => {
+          for (let i = 0; i < 6; i++) await pool.query('SELECT $1::int AS same', [1]);
+        }),
+      ).rejects.toMatchObject({ name: 'NPlusOneError' });
+      await expect(lens.scope(() => undefined, async () => 'x', { kind: 'request', fallbackName: 'GET /nothing' })).resolves.toBe('x');
+    } finally {
+      await pool.end();
+      await lens.close();
+    }
+    const scopeEnds = log.scopeEnds();
+    expect(scopeEnds.map((e) => [e.scope.kind, e.scope.name])).toEqual([
+      ['request', 'GET /posts/:id'],
+      ['scope', 'job'],
+      ['request', 'GET /nothing'],
+    ]);
+    expect(findings).toEqual(['duplicate@GET /posts/:id', 'duplicate@job']);
+  });
+
+  it('rejects bad scope() options with a message naming the value', async () => {
+    const lens = createLens({ mode: 'production' });
+    await expect(lens.scope('x', () => 1, { kind: 'job' as never })).rejects.toThrow(/kind must be 'scope' or 'request'; got "job"/);
+    await expect(lens.scope('x', () => 1, { fallbackName: 3 as never })).rejects.toThrow(/fallbackName must be a string; got number/);
+    await expect(lens.scope(42 as never, () => 1)).rejects.toThrow(/expects a name .* got number/);
+    await lens.close();
+  });
+
   it('uses the active OpenTelemetry trace as the unit of work when there is no lens scope', async () => {
     const contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
