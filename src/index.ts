@@ -32,6 +32,7 @@ export type {
   QueryEvent,
   QueryStartEvent,
   ResultView,
+  PoolTimeoutEvent,
   ScopeEndEvent,
   ScopeEvent,
   ScopeInfo,

@@ -175,6 +175,18 @@ export interface ScopeEndEvent {
 
 export type ScopeEvent = ScopeStartEvent | ScopeEndEvent;
 
+/**
+ * A checkout from an instrumented pool failed because pg-pool's `connectionTimeoutMillis` elapsed
+ * (waiting for a free connection, or opening a new one). Emitted only when some sink accepts it.
+ */
+export interface PoolTimeoutEvent {
+  readonly type: 'pool-timeout';
+  readonly target: ConnectionTarget;
+  readonly scope: ScopeInfo | undefined;
+  /** The error pg-pool gave the application (the same object). */
+  readonly error: unknown;
+}
+
 /** Everything that flows through the pipeline. */
-export type LensEvent = QueryEvent | ScopeEvent;
+export type LensEvent = QueryEvent | ScopeEvent | PoolTimeoutEvent;
 export type LensEventType = LensEvent['type'];

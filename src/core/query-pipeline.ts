@@ -34,6 +34,8 @@ export interface FindingReporter {
 export interface QueryPipeline extends FindingReporter {
   /** Some sink accepts `query-start`: build and emit start events; otherwise skip them. */
   readonly wantsQueryStart: boolean;
+  /** Some sink accepts `pool-timeout`: watch pool checkouts for timeouts; otherwise leave them alone. */
+  readonly wantsPoolTimeout: boolean;
   emit(event: LensEvent): void;
   nextQueryId(): number;
 }
@@ -43,12 +45,12 @@ export type FindingListener = (finding: Finding, scope: ScopeInfo | undefined) =
 /** Per-sink failure counts, for diagnostics and tests. */
 export type SinkFailures = ReadonlyMap<string, number>;
 
-const EVENT_TYPES: readonly LensEventType[] = ['query-start', 'query-end', 'scope-start', 'scope-end'];
+const EVENT_TYPES: readonly LensEventType[] = ['query-start', 'query-end', 'scope-start', 'scope-end', 'pool-timeout'];
 
 type Routes = Readonly<Record<LensEventType, readonly QuerySink[]>>;
 
 function buildRoutes(sinks: readonly QuerySink[]): Routes {
-  const routes: Record<LensEventType, QuerySink[]> = { 'query-start': [], 'query-end': [], 'scope-start': [], 'scope-end': [] };
+  const routes: Record<LensEventType, QuerySink[]> = { 'query-start': [], 'query-end': [], 'scope-start': [], 'scope-end': [], 'pool-timeout': [] };
   for (const sink of sinks) {
     for (const type of EVENT_TYPES) if (sink.accepts.includes(type)) routes[type].push(sink);
   }
@@ -62,6 +64,7 @@ export class SinkPipeline implements QueryPipeline {
   readonly #failures = new Map<string, number>();
   #nextId = 0;
   wantsQueryStart = false;
+  wantsPoolTimeout = false;
 
   constructor(sinks: readonly QuerySink[] = []) {
     for (const sink of sinks) this.addSink(sink);
@@ -80,6 +83,7 @@ export class SinkPipeline implements QueryPipeline {
   #reroute(): void {
     this.#routes = buildRoutes(this.#sinks);
     this.wantsQueryStart = this.#routes['query-start'].length > 0;
+    this.wantsPoolTimeout = this.#routes['pool-timeout'].length > 0;
   }
 
   nextQueryId(): number {

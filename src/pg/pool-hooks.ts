@@ -44,13 +44,56 @@ export function createPoolQuery(state: PoolState): QueryMethod {
   return query;
 }
 
+/** pg-pool's two timeout errors (it gives them no code): no free connection in time / a new one did not open in time. */
+function isPoolTimeout(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.message === 'timeout exceeded when trying to connect' || err.message === 'Connection terminated due to connection timeout';
+}
+
+/**
+ * Timeouts can only happen with `connectionTimeoutMillis`, and are watched only when a sink wants
+ * them (the timeouts metric): otherwise a checkout is left exactly as pg-pool does it.
+ */
+function watchesTimeouts(state: PoolState, pool: unknown): boolean {
+  if (!state.recorder.pipeline.wantsPoolTimeout) return false;
+  const options = (pool as { options?: { connectionTimeoutMillis?: unknown } } | null)?.options;
+  return typeof options?.connectionTimeoutMillis === 'number' && options.connectionTimeoutMillis > 0;
+}
+
+function reportTimeout(state: PoolState, error: unknown): void {
+  try {
+    const recorder = state.recorder;
+    const scope = currentFrame()?.scope ?? recorder.traceScope?.(performance.now());
+    recorder.pipeline.emit({ type: 'pool-timeout', target: state.target, scope, error });
+  } catch (err) {
+    state.recorder.internalError(err);
+  }
+}
+
 export function createPoolConnect(state: PoolState): (callback?: unknown) => unknown {
   const recorder = state.recorder;
   return function connect(this: unknown, callback?: unknown): unknown {
     const inner = (state.ownConnect ?? protoMethod(state.self, 'connect')) as (this: unknown, callback?: unknown) => unknown;
     const entry = takePending();
-    if (typeof callback !== 'function' || !state.switch.on || recorder.closed) return inner.call(this, callback);
-    const appCallback = callback as AnyFunction;
+    if (!state.switch.on || recorder.closed) return inner.call(this, callback);
+    const timeouts = watchesTimeouts(state, this);
+    if (typeof callback !== 'function') {
+      const result = inner.call(this, callback);
+      if (!timeouts || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return result;
+      // The application gets a promise that settles exactly as pg-pool's (same value, same error
+      // object); pg-pool's own promise is handled here, the returned one is the application's.
+      return (result as PromiseLike<unknown>).then(undefined, (err: unknown) => {
+        if (isPoolTimeout(err)) reportTimeout(state, err);
+        throw err;
+      });
+    }
+    const appCallback = timeouts
+      ? function querylensTimeoutWatch(this: unknown, err: unknown) {
+          if (err != null && isPoolTimeout(err)) reportTimeout(state, err);
+          // eslint-disable-next-line prefer-rest-params -- forward exactly what pg-pool passed
+          return Reflect.apply(callback as AnyFunction, this, arguments);
+        }
+      : (callback as AnyFunction);
     // Inside a promise-form pool.query the callback is pg-pool's own and only settles a promise:
     // the handoff is all it needs.
     const reenter = entry === undefined || entry.callbackForm;

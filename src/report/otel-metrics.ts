@@ -13,6 +13,8 @@
  *   each `pool.query`) and `db.client.connection.use_time` (checkout to release, from the pool's
  *   events). Returned rows and pool times are development-status conventions that cost an SDK
  *   histogram record per statement / checkout (1–1.5 µs each), hence opt-in.
+ *   `db.client.connection.timeouts` counts checkouts pg-pool gave up on after
+ *   `connectionTimeoutMillis` (watched only on pools that set it).
  * - `querylens.findings` by `querylens.finding.kind`.
  *
  * Instruments are created on first use and again whenever the meter provider changes, so an SDK
@@ -43,6 +45,7 @@ import {
   DURATION_BUCKETS_S,
   METRIC_DB_CLIENT_CONNECTION_COUNT,
   METRIC_DB_CLIENT_CONNECTION_PENDING_REQUESTS,
+  METRIC_DB_CLIENT_CONNECTION_TIMEOUTS,
   METRIC_DB_CLIENT_CONNECTION_USE_TIME,
   METRIC_DB_CLIENT_CONNECTION_WAIT_TIME,
   METRIC_DB_CLIENT_OPERATION_DURATION,
@@ -66,6 +69,7 @@ interface Instruments {
   readonly waitTime: OtelApi.Histogram | undefined;
   readonly useTime: OtelApi.Histogram | undefined;
   readonly findings: OtelApi.Counter;
+  readonly timeouts: OtelApi.Counter;
   readonly connections: OtelApi.ObservableUpDownCounter;
   readonly pending: OtelApi.ObservableUpDownCounter;
   readonly observe: OtelApi.BatchObservableCallback;
@@ -80,7 +84,7 @@ interface PoolInfo {
 
 export class OtelMetricsSink implements QuerySink {
   readonly name = 'otel-metrics';
-  readonly accepts = ['query-end'] as const;
+  readonly accepts = ['query-end', 'pool-timeout'] as const;
   readonly #meters: MeterSource;
   readonly #options: ResolvedMetricsOptions;
   readonly #debug: DebugOnce;
@@ -144,6 +148,10 @@ export class OtelMetricsSink implements QuerySink {
       waitTime: poolTimes ? meter.createHistogram(METRIC_DB_CLIENT_CONNECTION_WAIT_TIME, { description: 'The time it took to obtain an open connection from the pool.', ...seconds }) : undefined,
       useTime: poolTimes ? meter.createHistogram(METRIC_DB_CLIENT_CONNECTION_USE_TIME, { description: 'The time between borrowing a connection and returning it to the pool.', ...seconds }) : undefined,
       findings: meter.createCounter(METRIC_QUERYLENS_FINDINGS, { description: 'Query findings (N+1, duplicates, slow queries …) reported by querylens.', unit: '{finding}' }),
+      timeouts: meter.createCounter(METRIC_DB_CLIENT_CONNECTION_TIMEOUTS, {
+        description: 'The number of connection timeouts that have occurred trying to obtain a connection from the pool.',
+        unit: '{timeout}',
+      }),
       connections,
       pending,
       observe,
@@ -151,6 +159,7 @@ export class OtelMetricsSink implements QuerySink {
   }
 
   handle(event: LensEvent): void {
+    if (event.type === 'pool-timeout') return this.#countTimeout(event.target);
     if (event.type !== 'query-end') return;
     try {
       const instruments = this.#current();
@@ -169,6 +178,17 @@ export class OtelMetricsSink implements QuerySink {
       }
     } catch (err) {
       this.#debug.fail('metrics', err, 'recording query metrics failed (meter, reader or exporter)');
+    }
+  }
+
+  /** pg-pool gave up on a checkout after `connectionTimeoutMillis` (rare: no attribute caching needed beyond the pool's). */
+  #countTimeout(target: ConnectionTarget): void {
+    try {
+      const timeouts = this.#current()?.timeouts;
+      const pool = timeouts === undefined ? undefined : this.#pool(target);
+      if (pool !== undefined) timeouts!.add(1, pool.attributes);
+    } catch (err) {
+      this.#debug.fail('metrics', err, 'counting a pool timeout failed');
     }
   }
 

@@ -2,9 +2,11 @@
  * OpenTelemetry metrics against a real PostgreSQL and a collecting reader: operation duration and
  * returned rows with low-cardinality attributes only, errors as SQLSTATE on the metric (promise
  * and callback forms), per-pool connection metrics kept apart for several pools, and the findings
- * counter.
+ * counter, and pool checkout timeouts.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLens } from 'querylens';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
@@ -138,6 +140,49 @@ describe('OpenTelemetry metrics', () => {
     expect(useByPool).toEqual({ primary: 2, replica: 1, [base]: 1, [`${base} #2`]: 1 });
     await Promise.all([primary.end(), replica.end(), unnamedA.end(), unnamedB.end()]);
     await lens.close();
+  });
+
+  it('counts pool checkout timeouts per pool in db.client.connection.timeouts, leaving the errors untouched', async () => {
+    const otel = createOtel();
+    const lens = lensWith(otel);
+    // "busy": one connection, held, so checkouts wait and time out (pool.query both forms, pool.connect promise and callback).
+    const busy = lens.instrument(db.pool({ max: 1, connectionTimeoutMillis: 50 }), { name: 'busy' });
+    // "dead": a server that accepts and never answers, so opening a connection times out.
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => void accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const dead = lens.instrument(new pg.Pool({ host: '127.0.0.1', port: (silent.address() as AddressInfo).port, user: 'x', database: 'x', max: 1, connectionTimeoutMillis: 50 }), { name: 'dead' });
+    // "calm": no connectionTimeoutMillis, never times out and is never watched.
+    const calm = lens.instrument(db.pool({ max: 1 }), { name: 'calm' });
+    const held = await busy.connect();
+    const errors: unknown[] = [];
+    try {
+      errors.push(await busy.query('SELECT 1').catch((e: unknown) => e));
+      errors.push(await new Promise((resolve) => busy.query('SELECT 1', (err: Error) => resolve(err))));
+      errors.push(await busy.connect().catch((e: unknown) => e));
+      errors.push(await new Promise((resolve) => busy.connect((err) => resolve(err))));
+      errors.push(await dead.query('SELECT 1').catch((e: unknown) => e));
+      await calm.query('SELECT 1');
+    } finally {
+      held.release();
+    }
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      'timeout exceeded when trying to connect',
+      'timeout exceeded when trying to connect',
+      'timeout exceeded when trying to connect',
+      'timeout exceeded when trying to connect',
+      'Connection terminated due to connection timeout',
+    ]);
+    // a timed-out pool recovers: the next checkout works and is not counted
+    expect((await busy.query('SELECT 7 AS n')).rows).toEqual([{ n: 7 }]);
+    const collected = await otel.metrics();
+    await Promise.all([busy.end(), dead.end(), calm.end()]);
+    for (const socket of accepted) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await lens.close();
+    const timeouts = metric(collected, 'db.client.connection.timeouts')!;
+    expect(timeouts.descriptor.unit).toBe('{timeout}');
+    expect(Object.fromEntries(timeouts.dataPoints.map((p) => [String(p.attributes['db.client.connection.pool.name']), p.value]))).toEqual({ busy: 4, dead: 1 });
   });
 
   it('by default records the stable duration and the pool counts, not returned rows or pool times', async () => {
