@@ -257,6 +257,18 @@ export class Lens {
   }
 
   /**
+   * For adapters of lazy query builders (Knex, Objection: awaited later, when the application's
+   * frame is gone): captures the application's call site now, where the builder is created, and
+   * returns a function that runs `fn` in an operation frame with that call site — in the async
+   * context current when it is called, so the scope is the one the builder is awaited in.
+   */
+  deferOperation(): <R>(operation: OperationInfo, fn: () => R) => R {
+    const deferred = { callsite: this.#capture(true, this.deferOperation) };
+    const capture = this.#capture;
+    return (operation, fn) => runOperation(operation, fn, capture, deferred);
+  }
+
+  /**
    * Runs `fn` with analysis suspended: its queries still reach statistics and telemetry, but no
    * detector counts them and no call site is captured (test seeding, known batch jobs).
    * @example await lens.ignore(() => seed(pool));

@@ -55,20 +55,50 @@ export function nPlusOneSuggestion(fix: LoopFix): string {
   const rel = fix.relation ?? fix.table ?? 'the relation';
   const col = fix.column ?? 'key';
   switch (fix.orm?.toLowerCase()) {
-    case 'prisma':
+    case 'prisma': {
+      // Prisma names fields in camelCase and maps them to snake_case columns (@map): post_id → postId.
+      const field = fix.column === undefined ? 'key' : fix.column.replace(/_([a-z0-9])/g, (_m: string, c: string) => c.toUpperCase());
+      const delegate = fix.model === undefined ? '' : `prisma.${fix.model.charAt(0).toLowerCase()}${fix.model.slice(1)}.`;
       return fix.aggregate === 'count'
-        ? `Prisma: count with the parent query — include: { _count: { select: { ${rel}: true } } } — or one groupBy({ by: ['${col}'], where: { ${col}: { in: ids } }, _count: true }).`
-        : `Prisma: load the relation with the parent query — include: { ${rel}: true } — or once with findMany({ where: { ${col}: { in: ids } } }), instead of a query per row.`;
-    case 'drizzle':
-      return `Drizzle: load it with the parent — db.query.<parent>.findMany({ with: { ${rel}: true } }) — or once with where(inArray(${fix.table ?? 'table'}.${col}, ids)).`;
+        ? `Prisma: count with the parent query — include: { _count: { select: { ${rel}: true } } } — or once with ${delegate}groupBy({ by: ['${field}'], where: { ${field}: { in: ids } }, _count: true }).`
+        : `Prisma: load the relation with the parent query — include: { ${rel}: true } — or once with ${delegate}findMany({ where: { ${field}: { in: ids } } }), instead of a query per row.`;
+    }
+    case 'drizzle': {
+      // The adapter names the relation when the schema's relations make it unambiguous; the
+      // parent is the first table of the parent query's summary (`select "s"."posts"` → posts).
+      const table = fix.table ?? 'table';
+      const parent = /^\S+\s+(\S+)/.exec(fix.parentSummary ?? '')?.[1]?.split('.').pop()?.replace(/"/g, '') ?? '<parent>';
+      return fix.aggregate === 'count'
+        ? `Drizzle: count all groups in one query — db.select({ ${col}: ${table}.${col}, count: count() }).from(${table}).where(inArray(${table}.${col}, ids)).groupBy(${table}.${col}) — or db.query.${parent}.findMany({ extras: … }), instead of a count per row.`
+        : `Drizzle: load it with the parent query — db.query.${parent}.findMany({ with: { ${rel}: true } }) — or once for all rows with where(inArray(${table}.${col}, ids)), instead of a query per row.`;
+    }
     case 'typeorm':
-      return `TypeORM: load the relation eagerly — find({ relations: { ${rel}: true } }) or leftJoinAndSelect('parent.${rel}', '${rel}') — instead of lazy-loading it per row (or one find({ where: { ${col}: In(ids) } })).`;
-    case 'sequelize':
-      return `Sequelize: load it with the parent query — findAll({ include: [{ association: '${rel}' }] }) — or once with findAll({ where: { ${col}: ids } }).`;
+      // The adapter names the relation (a lazy one, or the inverse of the foreign key a findBy
+      // loop filtered on); without it the table stands in for it.
+      return fix.aggregate === 'count'
+        ? `TypeORM: count with the parent query — createQueryBuilder('parent').loadRelationCountAndMap('parent.${rel}Count', 'parent.${rel}') — instead of a count() per row.`
+        : `TypeORM: load ${rel} with the parent rows — find({ relations: { ${rel}: true } }) or createQueryBuilder('parent').leftJoinAndSelect('parent.${rel}', '${rel}') — instead of a query per row (a lazy relation or a find per row); or fetch them once with find({ where: { ${col}: In(ids) } }).`;
+    case 'sequelize': {
+      // The adapter names the queried model (the association's target) and the association's alias.
+      const include = fix.model === undefined ? `{ association: '${rel}' }` : fix.relation === undefined ? `{ model: ${fix.model} }` : `{ model: ${fix.model}, as: '${fix.relation}' }`;
+      return `Sequelize: load it with the parent query — findAll({ include: [${include}] }) — or once with ${fix.model ?? 'Model'}.findAll({ where: { ${col}: ids } }), instead of a query per row.`;
+    }
     case 'knex':
       return `Knex: collect the keys and query once — knex('${fix.table ?? 'table'}').whereIn('${col}', ids) — then group the rows by ${col} in code.`;
-    case 'kysely':
-      return `Kysely: nest the rows in the parent query with jsonArrayFrom(eb.selectFrom('${fix.table ?? 'table'}')…whereRef('${fix.table ?? 'table'}.${col}', '=', '<parent>.id')) from 'kysely/helpers/postgres', or query once with .where('${col}', 'in', ids).`;
+    case 'objection':
+      return fix.relation !== undefined
+        ? `Objection: fetch the relation with the parent query — .withGraphFetched('${fix.relation}') — instead of $relatedQuery('${fix.relation}') per row (or once with ${fix.model ?? 'Model'}.query().whereIn('${col}', ids)).`
+        : `Objection: fetch it with the parent query — .withGraphFetched('<relation>') — or once with ${fix.model ?? 'Model'}.query().whereIn('${col}', ids), instead of a query per row.`;
+    case 'kysely': {
+      // The loop filters the child on `col`; the parent column that fed it links the two (whereRef).
+      // A child keyed by its own id is a to-one relation: jsonObjectFrom, else jsonArrayFrom.
+      const table = fix.table ?? 'table';
+      const parent = /^\S+\s+(\S+)/.exec(fix.parentSummary ?? '')?.[1]?.split('.').pop()?.replace(/"/g, '') ?? '<parent>';
+      const helper = col === 'id' ? 'jsonObjectFrom' : 'jsonArrayFrom';
+      return fix.aggregate === 'count'
+        ? `Kysely: count all groups in one query — db.selectFrom('${table}').select(['${col}', (eb) => eb.fn.countAll().as('count')]).where('${col}', 'in', ids).groupBy('${col}') — instead of a count per row.`
+        : `Kysely: nest the rows in the parent query — ${helper}(eb.selectFrom('${table}').selectAll().whereRef('${table}.${col}', '=', '${parent}.${fix.parentColumn ?? 'id'}')).as('${rel}') from 'kysely/helpers/postgres' — or query once for all rows with .where('${col}', 'in', ids), instead of a query per row.`;
+    }
     case 'mikro-orm':
     case 'mikroorm':
       return `MikroORM: populate it with the parent query — find(…, { populate: ['${rel}'] }) — instead of loading it per row.`;
@@ -88,6 +118,7 @@ export function batchableWritesSuggestion(command: string, table: string | undef
           typeorm: ' (TypeORM: save([...]) / insert().values([...]) / delete(ids))',
           sequelize: ' (Sequelize: bulkCreate / update with where: { id: ids } / destroy with where: { id: ids })',
           knex: ' (Knex: insert([...]) / whereIn(...).update / whereIn(...).del)',
+          objection: ' (Objection: query().insert([...]) / query().patch(…).whereIn(…) / query().delete().whereIn(…))',
           kysely: ' (Kysely: insertInto(…).values([...]) / where(…, "in", ids))',
         } as Record<string, string>)[orm.toLowerCase()] ?? '';
   switch (command) {
