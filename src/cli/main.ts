@@ -10,11 +10,13 @@ import { explainConnectionError, UsageError } from './errors.js';
 import { formatTable } from './format-table.js';
 
 const USAGE = `usage:
+  querylens demo [--embedded] [--verbose]                querylens on a seeded blog service: N+1, duplicates, write loop, slow query, cache
   querylens doctor [DATABASE_URL] [--json] [--verbose]   index and query audit of a live database
   querylens fingerprint [SQL]                            fingerprint, normalized text and summary (SQL from stdin when omitted)
   querylens --help
 
-DATABASE_URL defaults to the DATABASE_URL environment variable.`;
+DATABASE_URL defaults to the DATABASE_URL environment variable. The demo uses it when set (in a schema
+querylens_demo, dropped at the end), else an embedded PostgreSQL (PGlite); --embedded forces the latter.`;
 
 export interface CliIo {
   readonly stdout: { write(s: string): unknown };
@@ -35,11 +37,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !flags.has('--help') ? 2 : 0;
     }
     for (const f of flags) {
-      if (!['--json', '--verbose', '--help'].includes(f)) throw new UsageError(`unknown flag ${f}`);
+      if (!['--json', '--verbose', '--help', '--embedded'].includes(f)) throw new UsageError(`unknown flag ${f}`);
     }
     switch (command) {
       case 'fingerprint':
         return await fingerprintCommand(args.slice(1), flags.has('--json'), io);
+      case 'demo':
+        return await demoCommand(flags.has('--embedded') ? undefined : io.env['DATABASE_URL'], verbose, io);
       case 'doctor':
         return await doctorCommand(args[1] ?? io.env['DATABASE_URL'], flags.has('--json'), io);
       default:
@@ -63,6 +67,15 @@ async function fingerprintCommand(args: readonly string[], json: boolean, io: Cl
   if (json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   else io.stdout.write(`fingerprint  ${out.fingerprint}\nsummary      ${out.summary}\nnormalized   ${out.normalized}\n`);
   return 0;
+}
+
+async function demoCommand(url: string | undefined, verbose: boolean, io: CliIo): Promise<number> {
+  if (url === '') url = undefined;
+  if (url !== undefined) checkUrl(url);
+  // Loaded on demand: the demo's service and seed are not needed by the other commands.
+  // A missing package (DemoSetupError) or an unreachable database ends in one line, exit code 2.
+  const { runDemo } = await import('./demo.js');
+  return await runDemo(io, { databaseUrl: url, schema: io.env['QUERYLENS_DEMO_SCHEMA'], verbose });
 }
 
 async function doctorCommand(url: string | undefined, json: boolean, io: CliIo): Promise<number> {

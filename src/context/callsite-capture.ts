@@ -20,6 +20,11 @@ import type { Callsite, CallsiteCapture } from '../core/query-event.js';
 /** `src/` of this package (or `dist/src/` when built): frames in here are never the application. */
 const OWN_SRC_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const OWN_DIRS: readonly string[] = [OWN_SRC_DIR + sep, join(dirname(OWN_SRC_DIR), 'adapters') + sep];
+/**
+ * The demo's HTTP service (`cli/demo-app`) ships inside the package but plays the application: its
+ * frames are application frames, so `querylens demo` points at it as it would at a user's code.
+ */
+const DEMO_APP = join(OWN_SRC_DIR, 'cli', 'demo-app.');
 
 /** Raw positions decoded so far → their call site (or null: not an application frame). */
 const MEMO_MAX = 10_000;
@@ -93,6 +98,7 @@ export class CallsiteDecoder {
 }
 
 function isLibraryFile(file: string): boolean {
+  if (toPath(file).startsWith(DEMO_APP)) return false;
   if (file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || file.includes('\\node_modules\\')) {
     return true;
   }
