@@ -67,8 +67,9 @@ function where(cs: Callsite): string {
 }
 
 /** ` at file:line (fn)`, or nothing when the call site is unknown (not captured, or sampled out). */
-function at(cs: Callsite | undefined, word = 'at'): string {
-  return cs === undefined ? '' : ` ${word} ${where(cs)}`;
+/** ` at file:line`, or `, first at file:line` with a lead-in of its own; '' without a call site. */
+function at(cs: Callsite | undefined, word = 'at', lead = ' '): string {
+  return cs === undefined ? '' : `${lead}${word} ${where(cs)}`;
 }
 
 function sumMs(records: readonly Execution[]): number {
@@ -593,7 +594,7 @@ function duplicates(view: GroupView, classified: readonly Classified[], threshol
   const callsite = first.site.callsite ?? first.first.callsite?.resolve();
   return {
     kind: 'duplicate',
-    message: `Duplicate: "${group.sql.summary}" ran ${count} times with ${sets === 1 ? 'identical parameters' : `${sets} parameter sets each repeated`}${at(callsite, ', first at')}`,
+    message: `Duplicate: "${group.sql.summary}" ran ${count} times with ${sets === 1 ? 'identical parameters' : `${sets} parameter sets each repeated`}${at(callsite, 'first at', ', ')}`,
     suggestion: duplicateSuggestion(),
     fingerprint: group.fingerprint,
     summary: group.sql.summary,

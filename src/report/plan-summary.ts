@@ -232,7 +232,20 @@ export function planHint(seqScans: readonly SeqScanSummary[]): string | undefine
   const scan = seqScans.find((s) => s.columns.length > 0);
   if (scan === undefined) return undefined;
   const columns = scan.columns.slice(0, MAX_HINT_COLUMNS);
+  // `lower(email) = …` cannot use an index on email: point at the expression the filter compares.
+  const call = scan.filter === undefined ? undefined : wrappedColumn(scan.filter, columns[0]!);
+  if (call !== undefined) {
+    return `sequential scan on ${scan.table} filtered by ${call} — consider an expression index on ${scan.table} ((${call}))`;
+  }
   return `sequential scan on ${scan.table} filtered by ${columns.join(', ')} — consider an index on ${scan.table}(${columns.join(', ')})`;
+}
+
+/** `lower(email)` when the filter applies a one-argument function to the column (`lower(t.email)`), else undefined. */
+function wrappedColumn(filter: string, column: string): string | undefined {
+  const escaped = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`\\b([a-z_][a-z0-9_]*)\\(\\s*(?:[a-z_][a-z0-9_]*\\.)?"?${escaped}"?\\s*\\)`, 'i').exec(filter);
+  if (m === null || NOT_COLUMNS.has(m[1]!.toLowerCase())) return undefined;
+  return `${m[1]}(${column})`;
 }
 
 /**

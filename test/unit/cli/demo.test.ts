@@ -102,7 +102,7 @@ describe('querylens demo on the embedded database', () => {
     const s = section(out, 'GET /comments?by=reader42%40example.com  (slow');
     expect(s).toMatch(/WARN querylens: slow query: SELECT comments took [\d.]+ ms \(threshold [\d.]+ ms\)/);
     expect(s).toContain(`at ${APP_FILE}:${lineOf('(COMMENTS_BY_EMAIL_SQL, [by])')}`);
-    expect(s).toContain('sequential scan on comments filtered by commenter_email — consider an index on comments(commenter_email)');
+    expect(s).toContain('sequential scan on comments filtered by lower(commenter_email) — consider an expression index on comments ((lower(commenter_email)))');
     expect(s).toMatch(/plan: +\w[\w ]*, cost \d+, ~\d+ rows; Seq Scan on comments \(\d[\d,]+ rows\) filter \(lower\(comments\.commenter_email\) = /);
   });
 
@@ -167,7 +167,7 @@ describe('querylens demo with DATABASE_URL', () => {
     expect(out.split('\n')[0]).toContain(`querylens demo — DATABASE_URL (`);
     expect(out.split('\n')[0]).toContain(`schema ${schema}`);
     expect(section(out, 'GET /feed  (')).toContain(`at:     ${APP_FILE}:${lineOf('// N+1: one query per post')}:`);
-    expect(section(out, 'GET /comments?by=reader42%40example.com  (slow')).toContain(`consider an index on ${schema}.comments(commenter_email)`);
+    expect(section(out, 'GET /comments?by=reader42%40example.com  (slow')).toContain(`consider an expression index on ${schema}.comments ((lower(commenter_email)))`);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

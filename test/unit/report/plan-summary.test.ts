@@ -67,6 +67,14 @@ describe('plan summaries', () => {
     expect(planHint([])).toBeUndefined();
   });
 
+  it('points at an expression index when the filter wraps the column in a function', () => {
+    const lowered = { table: 'comments', filter: "(lower(comments.commenter_email) = ?::text)", columns: ['commenter_email'], tableRows: 200_000 };
+    expect(planHint([lowered])).toBe('sequential scan on comments filtered by lower(commenter_email) — consider an expression index on comments ((lower(commenter_email)))');
+    // a cast is not a function: the plain column index still serves `(c.status)::text = …`
+    const cast = { table: 'orders', filter: "((orders.status)::text = ?::text)", columns: ['status'], tableRows: 50_000 };
+    expect(planHint([cast])).toBe('sequential scan on orders filtered by status — consider an index on orders(status)');
+  });
+
   it('names a scan node with its relation and reports ANALYZE measurements', () => {
     const summary = summarizePlan({ 'Node Type': 'Seq Scan', 'Relation Name': 'posts', 'Total Cost': 3, 'Plan Rows': 1, 'Actual Total Time': 1.25, 'Actual Rows': 4 }, new Map());
     expect(summary).toMatchObject({ node: 'Seq Scan on posts', actualTimeMs: 1.25, actualRows: 4 });
