@@ -59,7 +59,7 @@ function finalLanes(a: number, b: number): string {
 
 /** Fingerprint of already-lexed tokens (shared by analyze and fingerprint). */
 export function fingerprintLexed(t: Lexed, ignoreSchema: boolean, tables: number[], lists: number[]): { fingerprint: string; statements: number } {
-  const r = scanFingerprint(t, { ignoreSchema }, tables, lists);
+  const r = scanFingerprint(t, ignoreSchema, tables, lists);
   return { fingerprint: finalLanes(r.a, r.b), statements: r.statements };
 }
 
@@ -210,5 +210,7 @@ export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
 export function fingerprintUncached(sql: string, ignoreSchema = false): string {
   const t = lex(sql, shared);
   if (listScratch.length !== 0) listScratch.length = 0;
-  return fingerprintLexed(t, ignoreSchema, tableScratch, listScratch).fingerprint;
+  // straight to the lanes: no intermediate { fingerprint, statements } object on this path
+  const r = scanFingerprint(t, ignoreSchema, tableScratch, listScratch);
+  return finalLanes(r.a, r.b);
 }

@@ -136,6 +136,8 @@ var HA: Int32Array;
 var HB: Int32Array;
 var MATCH: Int32Array;
 var ignoreSchema = false;
+/** the text has no AND / OR / BETWEEN word at all (set per scan from the lexer's count) */
+var noBools = false;
 /** relation token ranges seen, for SqlInfo.tables: [nameStart, nameEnd, written] triples */
 var relOut: number[] = [];
 var relCount = 0;
@@ -173,7 +175,8 @@ function isQueryStart(i: number, e: number): boolean {
     return w === KW.SELECT || w === KW.WITH || w === KW.VALUES || w === KW.TABLE;
   }
   const memo = qsMemo[i]!;
-  if (memo !== 0) return memo === 1;
+  if (memo === qsGen) return true;
+  if (memo === -qsGen) return false;
   let j = i;
   let end = e;
   let result = false;
@@ -188,17 +191,22 @@ function isQueryStart(i: number, e: number): boolean {
       break;
     }
     const inner = qsMemo[j]!;
-    if (inner !== 0) {
-      result = inner === 1;
+    if (inner === qsGen || inner === -qsGen) {
+      result = inner === qsGen;
       break;
     }
   }
-  const v = result ? 1 : 2;
+  const v = result ? qsGen : -qsGen;
   for (let x = i; x < j; x++) if (K[x] === Tok.LParen) qsMemo[x] = v;
   return result;
 }
-/** isQueryStart answers per token: 0 unknown, 1 yes, 2 no (reset per scan). */
-var qsMemo = new Uint8Array(256);
+/**
+ * isQueryStart answers per token: qsGen yes, -qsGen no, anything else unknown. qsGen changes per
+ * scan, which invalidates every old answer without clearing the array (no fill() call per
+ * statement, which weighs on the many short ones).
+ */
+var qsMemo = new Int32Array(256);
+var qsGen = 0;
 
 /** True when the range [s, e) is exactly one parenthesised group. */
 function isWrapped(s: number, e: number): boolean {
@@ -236,11 +244,11 @@ export interface FingerprintScan {
 
 /**
  * Hashes the lexed text. Fills `tables` with [start, end, written] token triples of relation names
- * and `lists` with collapsed list lengths.
+ * and `lists` with collapsed list lengths. The returned object is reused by the next call.
  */
 export function scanFingerprint(
   t: Lexed,
-  options: { ignoreSchema: boolean },
+  ignoreSchemaNames: boolean,
   tables: number[],
   lists: number[],
 ): FingerprintScan {
@@ -250,10 +258,17 @@ export function scanFingerprint(
   HA = t.ha;
   HB = t.hb;
   MATCH = t.match;
-  ignoreSchema = options.ignoreSchema;
+  ignoreSchema = ignoreSchemaNames;
+  noBools = t.bools === 0;
   relOut = tables;
-  if (qsMemo.length < t.count + 1) qsMemo = new Uint8Array(Math.max(t.count + 1, qsMemo.length * 2));
-  else qsMemo.fill(0, 0, t.count + 1);
+  if (qsMemo.length < t.count + 1) {
+    qsMemo = new Int32Array(Math.max(t.count + 1, qsMemo.length * 2));
+    qsGen = 0;
+  }
+  if (++qsGen >= 0x3fffffff) {
+    qsMemo.fill(0);
+    qsGen = 1;
+  }
   listLens = lists;
   cteCount = 0;
   relCount = 0;
@@ -264,22 +279,36 @@ export function scanFingerprint(
   SW = 0;
   const n = t.count;
   let statements = 0;
-  let s = 0;
-  while (s < n) {
-    let e = s;
-    while (e < n && K[e] !== Tok.Semi) e = skip(e, n);
-    if (e > s) {
-      statements++;
+  if (t.semis === 0) {
+    // one statement: no need to walk the tokens looking for `;`
+    if (n > 0) {
+      statements = 1;
       marker(M.Stmt);
-      hashStatement(s, e);
+      hashStatement(0, n);
     }
-    s = e + 1;
+  } else {
+    let s = 0;
+    while (s < n) {
+      let e = s;
+      while (e < n && K[e] !== Tok.Semi) e = skip(e, n);
+      if (e > s) {
+        statements++;
+        marker(M.Stmt);
+        hashStatement(s, e);
+      }
+      s = e + 1;
+    }
   }
   // Drop CTE references from the table list: they are not relations.
   if (cteCount > 0 && relCount > 0) filterCtes(tables);
   tableCount = relCount;
-  return { a: SA, b: SB, statements };
+  // one result object reused across calls: the caller reads it before the next scan
+  scanResult.a = SA;
+  scanResult.b = SB;
+  scanResult.statements = statements;
+  return scanResult;
 }
+const scanResult: FingerprintScan = { a: 0, b: 0, statements: 0 };
 
 /** Number of entries written to `tables` by the last scanFingerprint (3 per relation). */
 export let tableCount = 0;
@@ -414,6 +443,17 @@ const C_FROM = 2;
 const C_OTHER = 3;
 const C_DELETE = 4;
 
+/**
+ * Keywords isBoundary can answer yes for (W is non-zero only on unquoted words, so this also
+ * stands for the Ident test): most words in a clause body are not, and skip the call.
+ */
+const BOUNDARY_WORD = new Uint8Array(512);
+for (const w of [
+  KW.SELECT, KW.WHERE, KW.HAVING, KW.WINDOW, KW.LIMIT, KW.OFFSET, KW.FETCH, KW.UNION, KW.INTERSECT,
+  KW.EXCEPT, KW.INTO, KW.RETURNING, KW.VALUES, KW.FOR, KW.GROUP, KW.ORDER, KW.FROM, KW.USING, KW.SET,
+  KW.ON, KW.DO, KW.DEFAULT,
+]) BOUNDARY_WORD[w] = 1;
+
 /** Is the keyword at i (top level) the start of a new clause? `clause` is the current one. */
 function isBoundary(i: number, e: number, clause: number, prev: number): boolean {
   const w = kwAt(i, e);
@@ -482,7 +522,7 @@ function hashQuery(s: number, e: number): void {
       i = j;
       continue;
     }
-    if (w !== 0 && (clause === C_NONE || isBoundary(i, e, clause, prev))) {
+    if (w !== 0 && (clause === C_NONE || (BOUNDARY_WORD[w] === 1 && isBoundary(i, e, clause, prev)))) {
       i = hashClause(i, e, w);
       clause = w === KW.FROM ? C_FROM : w === KW.SELECT ? C_SELECT : C_OTHER;
       prev = i - 1;
@@ -516,7 +556,7 @@ function hashGroupAsQueryOrExpr(i: number, j: number): void {
 
 function findBoundary(i: number, e: number, clause: number, prev: number): number {
   while (i < e) {
-    if (K[i] === Tok.Ident && W[i]! !== 0 && isBoundary(i, e, clause, prev)) return i;
+    if (BOUNDARY_WORD[W[i]!] === 1 && isBoundary(i, e, clause, prev)) return i;
     prev = i;
     i = skip(i, e);
   }
@@ -975,6 +1015,20 @@ function mixRelname(i: number): void {
     s = text.charCodeAt(s) === 34 ? s + 1 : s + 3;
     if (e > s && text.charCodeAt(e - 1) === 34) e--;
   }
+  // Without any digit nothing is dropped, and the name hashes exactly as the lexer already hashed
+  // the token (same lower-casing, same "" unescaping and length): reuse that instead of rehashing
+  // (a digit test per char instead of two multiply chains). Only names with digits take the
+  // stripping loop below.
+  let d = s;
+  while (d < e) {
+    const c = text.charCodeAt(d);
+    if (c >= 48 && c <= 57) break;
+    d++;
+  }
+  if (d === e) {
+    mix(HA[i]!, HB[i]!);
+    return;
+  }
   let a = 0x811c9dc5 | 0;
   let b = 0x3c6ef372 | 0;
   let len = 0;
@@ -1323,6 +1377,8 @@ function hasTopComma(s: number, e: number): boolean {
 
 /** One scan for top-level boolean operators: bit 0 = AND (not BETWEEN's), bit 1 = OR. */
 function topBools(s: number, e: number): number {
+  // the lexer counted AND/OR/BETWEEN words: with none in the text there is nothing to find
+  if (noBools) return 0;
   let between = 0;
   let r = 0;
   for (let i = s; i < e; i = skip(i, e)) {

@@ -119,6 +119,25 @@ for (const w of TYPE_FUNC) enumCategory[(KW as Record<string, number>)[w] ?? 0] 
 for (const w of COL_NAME) enumCategory[(KW as Record<string, number>)[w] ?? 0] = CAT_COLNAME;
 enumCategory[0] = CAT_UNRESERVED;
 
+/**
+ * The keywords' lower-case letters packed into one byte array (offset and length per id): the
+ * lexer verifies a hash hit (every keyword it meets) against these bytes, with the length test
+ * first, instead of indexing a JS array of strings and calling charCodeAt on a second string.
+ */
+const wordBytes = new Uint8Array(4096);
+const wordOff = new Uint16Array(512);
+const wordLen = new Uint8Array(512);
+{
+  let off = 0;
+  for (let id = 0; id < words.length; id++) {
+    const w = words[id];
+    if (w === undefined) continue;
+    wordOff[id] = off;
+    wordLen[id] = w.length;
+    for (let j = 0; j < w.length; j++) wordBytes[off++] = w.charCodeAt(j);
+  }
+}
+
 /** Keyword id of text[s, e) whose lane-A hash is `ha`, or 0. */
 export function keywordId(text: string, s: number, e: number, ha: number): number {
   const len = e - s;
@@ -127,17 +146,16 @@ export function keywordId(text: string, s: number, e: number, ha: number): numbe
   for (;;) {
     const id = slotId[slot]!;
     if (id === 0) return 0;
-    if (slotHash[slot] === ha) {
-      const w = words[id]!;
-      if (w.length === len) {
-        let j = 0;
-        for (; j < len; j++) {
-          let c = text.charCodeAt(s + j);
-          if (c >= 65 && c <= 90) c += 32;
-          if (c !== w.charCodeAt(j)) break;
-        }
-        if (j === len) return id;
+    if (slotHash[slot] === ha && wordLen[id] === len) {
+      // exact check (the hash alone could collide): ASCII-lower-cased text against the keyword
+      let o = wordOff[id]!;
+      let j = s;
+      for (; j < e; j++, o++) {
+        let c = text.charCodeAt(j);
+        if (c <= 90 && c >= 65) c += 32;
+        if (c !== wordBytes[o]) break;
       }
+      if (j === e) return id;
     }
     slot = (slot + 1) & (SLOTS - 1);
   }

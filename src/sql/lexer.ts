@@ -61,6 +61,10 @@ export interface Lexed {
   hasComment: boolean;
   /** highest $n */
   maxParam: number;
+  /** number of `;` tokens (0: the text is one statement, no need to look for separators) */
+  semis: number;
+  /** number of AND / OR / BETWEEN words (0: no expression needs a search for boolean operators) */
+  bools: number;
 }
 
 const INITIAL = 256;
@@ -79,6 +83,8 @@ export function createLexed(): Lexed {
     spaceBefore: new Uint8Array(INITIAL),
     hasComment: false,
     maxParam: 0,
+    semis: 0,
+    bools: 0,
   };
 }
 
@@ -106,6 +112,9 @@ for (let c = 0; c < 128; c++) {
   if ((c >= 48 && c <= 57) || c === 36) CLASS[c] = CC_CONT;
   if (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11) CLASS[c] = CC_SPACE;
 }
+/** ASCII identifier-continue characters mapped to their lower-cased code; 0 for anything else. */
+const IDENT_LOWER = new Uint8Array(128);
+for (let c = 0; c < 128; c++) if ((CLASS[c]! & CC_CONT) !== 0) IDENT_LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
 function isIdentStart(c: number): boolean {
   return c >= 128 || (CLASS[c]! & CC_START) !== 0;
 }
@@ -150,6 +159,49 @@ export function hashWord(word: string): [number, number] {
   return [a ^ word.length, b];
 }
 
+// First-character dispatch for the main loop: one table load and one switch per token instead of
+// a chain of tests (space? comment? identifier? quote? digit? …) that every token ran through.
+const D_OTHER = 0;
+const D_SPACE = 1;
+const D_IDENT = 2;
+const D_QUOTE = 3;
+const D_DQUOTE = 4;
+const D_DIGIT = 5;
+const D_DOLLAR = 6;
+const D_DOT = 7;
+const D_LPAREN = 8;
+const D_RPAREN = 9;
+const D_LBRACKET = 10;
+const D_RBRACKET = 11;
+const D_COMMA = 12;
+const D_SEMI = 13;
+const D_COLON = 14;
+const D_OP = 15;
+const DISPATCH = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  let d = D_OTHER;
+  if (CLASS[c] === CC_SPACE) d = D_SPACE;
+  else if ((CLASS[c]! & CC_START) !== 0) d = D_IDENT;
+  else if (c >= 48 && c <= 57) d = D_DIGIT;
+  else if (isOpChar(c)) d = D_OP;
+  else {
+    switch (c) {
+      case 39: d = D_QUOTE; break;
+      case 34: d = D_DQUOTE; break;
+      case 36: d = D_DOLLAR; break;
+      case 46: d = D_DOT; break;
+      case 40: d = D_LPAREN; break;
+      case 41: d = D_RPAREN; break;
+      case 91: d = D_LBRACKET; break;
+      case 93: d = D_RBRACKET; break;
+      case 44: d = D_COMMA; break;
+      case 59: d = D_SEMI; break;
+      case 58: d = D_COLON; break;
+    }
+  }
+  DISPATCH[c] = d;
+}
+
 /**
  * Scans `text` into `t` (reusing its arrays). Never throws; linear in the input length.
  */
@@ -161,8 +213,10 @@ export function lex(text: string, t: Lexed): Lexed {
   let count = 0;
   let i = 0;
   let space = 0;
+  let semis = 0;
+  let bools = 0;
   // Bracket matching: a small stack of open token indexes. CASE pairs with END.
-  const stack = bracketStack;
+  let stack = bracketStack;
   let sp = 0;
   // The previous significant token kind, to tell a `?` placeholder from the jsonb `?` operator.
   let prevKind = 0;
@@ -178,31 +232,40 @@ export function lex(text: string, t: Lexed): Lexed {
   let spaceA = t.spaceBefore;
 
   while (i < n) {
-    let c = text.charCodeAt(i);
+    const c = text.charCodeAt(i);
+    const d = c < 128 ? DISPATCH[c]! : D_IDENT;
 
-    if (isSpace(c)) {
+    if (d === D_SPACE) {
       space = 1;
       i++;
-      continue;
-    }
-    // -- comment
-    if (c === 45 && text.charCodeAt(i + 1) === 45) {
-      i += 2;
       while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 10 || d === 13) break;
+        const x = text.charCodeAt(i);
+        if (x >= 128 || CLASS[x] !== CC_SPACE) break;
         i++;
       }
-      t.hasComment = true;
-      space = 1;
       continue;
     }
-    // /* nested */ comment
-    if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      i = blockCommentEnd(text, i, n);
-      t.hasComment = true;
-      space = 1;
-      continue;
+    if (d === D_OP) {
+      const next = text.charCodeAt(i + 1);
+      // -- comment
+      if (c === 45 && next === 45) {
+        i += 2;
+        while (i < n) {
+          const x = text.charCodeAt(i);
+          if (x === 10 || x === 13) break;
+          i++;
+        }
+        t.hasComment = true;
+        space = 1;
+        continue;
+      }
+      // /* nested */ comment
+      if (c === 47 && next === 42) {
+        i = blockCommentEnd(text, i, n);
+        t.hasComment = true;
+        space = 1;
+        continue;
+      }
     }
 
     if (count === kindA.length) {
@@ -222,143 +285,199 @@ export function lex(text: string, t: Lexed): Lexed {
     let hb = 0;
     let kw = 0;
 
-    if (isIdentStart(c)) {
-      // String prefixes: E'…', B'…', X'…', N'…', U&'…', U&"…"
-      const next = text.charCodeAt(i + 1);
-      if (next === 39 && (c === 69 || c === 101)) {
-        i = scanEString(text, i + 2);
+    switch (d) {
+      case D_IDENT: {
+        // String prefixes: E'…', B'…', X'…', N'…', U&'…', U&"…" (only looked at when the next
+        // character is a quote or `&`, so plain words pay one comparison)
+        const next = text.charCodeAt(i + 1);
+        if (next === 39) {
+          if (c === 69 || c === 101) {
+            i = scanEString(text, i + 2);
+            kind = Tok.String;
+          } else if (c === 66 || c === 98 || c === 88 || c === 120 || c === 78 || c === 110) {
+            i = scanQuoted(text, i + 2, 39);
+            kind = Tok.String;
+          }
+        } else if (next === 38 && (c === 85 || c === 117)) {
+          const third = text.charCodeAt(i + 2);
+          if (third === 39) {
+            i = scanQuoted(text, i + 3, 39);
+            kind = Tok.String;
+          } else if (third === 34) {
+            const s = i + 3;
+            i = scanQuoted(text, s, 34);
+            kind = Tok.QIdent;
+            const e = closingEnd(text, s, i, 34);
+            ha = hashQuoted(text, s, e, 0);
+            hb = hashQuoted(text, s, e, 1);
+          }
+        }
+        if (kind === 0) {
+          let a = FNV_OFFSET;
+          let b = LANE_B_SEED;
+          while (i < n) {
+            let x = text.charCodeAt(i);
+            if (x < 128) {
+              // one table load does both the continue-test and the lower-casing
+              x = IDENT_LOWER[x]!;
+              if (x === 0) break;
+            }
+            a = Math.imul(a ^ x, 0x01000193);
+            b = (Math.imul(b, 31) + x) | 0;
+            i++;
+          }
+          ha = a ^ (i - tokStart);
+          hb = b;
+          kind = Tok.Ident;
+          kw = keywordId(text, tokStart, i, ha);
+          if (kw !== 0) {
+            if (kw === KW.AND || kw === KW.OR || kw === KW.BETWEEN) bools++;
+            else if (kw === KW.CASE) {
+              if (sp === stack.length) stack = growStack();
+              stack[sp++] = count;
+            } else if (kw === KW.END) sp = closeBracket(kindA, kwA, matchA, stack, sp, 0, count);
+          }
+        }
+        break;
+      }
+      case D_QUOTE:
+        i = scanQuoted(text, i + 1, 39);
         kind = Tok.String;
-      } else if (next === 39 && (c === 66 || c === 98 || c === 88 || c === 120 || c === 78 || c === 110)) {
-        i = scanQuoted(text, i + 2, 39);
-        kind = Tok.String;
-      } else if ((c === 85 || c === 117) && next === 38 && text.charCodeAt(i + 2) === 39) {
-        i = scanQuoted(text, i + 3, 39);
-        kind = Tok.String;
-      } else if ((c === 85 || c === 117) && next === 38 && text.charCodeAt(i + 2) === 34) {
-        const s = i + 3;
+        break;
+      case D_DQUOTE: {
+        const s = i + 1;
         i = scanQuoted(text, s, 34);
         kind = Tok.QIdent;
         const e = closingEnd(text, s, i, 34);
         ha = hashQuoted(text, s, e, 0);
         hb = hashQuoted(text, s, e, 1);
-      } else {
-        let a = FNV_OFFSET;
-        let b = LANE_B_SEED;
-        while (i < n) {
-          let d = text.charCodeAt(i);
-          if (d < 128) {
-            if ((CLASS[d]! & CC_CONT) === 0) break;
-            if (d <= 90 && d >= 65) d += 32;
-          }
-          a = Math.imul(a ^ d, 0x01000193);
-          b = (Math.imul(b, 31) + d) | 0;
-          i++;
-        }
-        ha = a ^ (i - tokStart);
-        hb = b;
-        kind = Tok.Ident;
-        kw = keywordId(text, tokStart, i, ha);
+        break;
       }
-    } else if (c === 39) {
-      i = scanQuoted(text, i + 1, 39);
-      kind = Tok.String;
-    } else if (c === 34) {
-      const s = i + 1;
-      i = scanQuoted(text, s, 34);
-      kind = Tok.QIdent;
-      const e = closingEnd(text, s, i, 34);
-      ha = hashQuoted(text, s, e, 0);
-      hb = hashQuoted(text, s, e, 1);
-    } else if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(i + 1)))) {
-      i = scanNumber(text, i);
-      kind = Tok.Number;
-    } else if (c === 36) {
-      const d = text.charCodeAt(i + 1);
-      if (isDigit(d)) {
-        let v = 0;
-        i++;
-        while (i < n && isDigit(text.charCodeAt(i))) {
-          if (v < 1e9) v = v * 10 + (text.charCodeAt(i) - 48);
-          i++;
-        }
-        // `$1abc` is a syntax error in PostgreSQL; keep the trailing word out of the param.
-        kind = Tok.Param;
-        if (v > t.maxParam) t.maxParam = v;
-      } else {
-        const tagEnd = dollarTagEnd(text, i);
-        if (tagEnd > 0) {
-          i = scanDollar(text, i, tagEnd);
-          kind = Tok.String;
+      case D_DIGIT: {
+        // Fast path for the common plain integer (`1`, `42`): digits followed by a character
+        // that cannot continue a number; anything else (`.`, `_`, `e`, `0x…`) takes scanNumber.
+        // A number token cost ~1.5× a word before this (scanNumber's call and re-reads).
+        let j = i + 1;
+        let x = text.charCodeAt(j);
+        while (x >= 48 && x <= 57) x = text.charCodeAt(++j);
+        if (x === 46 || x === 95 || (x | 32) === 101 || (c === 48 && j === i + 1 && ((x | 32) === 120 || (x | 32) === 111 || (x | 32) === 98))) i = scanNumber(text, i);
+        else i = j;
+        kind = Tok.Number;
+        break;
+      }
+      case D_DOT:
+        if (isDigit(text.charCodeAt(i + 1))) {
+          i = scanNumber(text, i);
+          kind = Tok.Number;
         } else {
-          // A stray `$`: treat as a one-char operator so it is neither lost nor a literal.
           i++;
-          kind = Tok.Op;
-          ha = 36;
-          hb = 36 * 31;
+          kind = Tok.Dot;
         }
-      }
-    } else {
-      i++;
-      switch (c) {
-        case 40: kind = Tok.LParen; break;
-        case 41: kind = Tok.RParen; break;
-        case 91: kind = Tok.LBracket; break;
-        case 93: kind = Tok.RBracket; break;
-        case 44: kind = Tok.Comma; break;
-        case 59: kind = Tok.Semi; break;
-        case 46: kind = Tok.Dot; break;
-        case 58:
-          if (text.charCodeAt(i) === 58) {
+        break;
+      case D_DOLLAR: {
+        const x = text.charCodeAt(i + 1);
+        if (isDigit(x)) {
+          let v = 0;
+          i++;
+          while (i < n && isDigit(text.charCodeAt(i))) {
+            if (v < 1e9) v = v * 10 + (text.charCodeAt(i) - 48);
             i++;
-            kind = Tok.Cast;
-          } else if (text.charCodeAt(i) === 61) {
-            i++;
-            kind = Tok.Op; // := is the old spelling of => (named argument): hash them alike
-            ha = ARROW_A;
-            hb = ARROW_B;
-          } else kind = Tok.Colon;
-          break;
-        default:
-          if (isOpChar(c)) {
-            // Greedy operator, stopping before a comment start, then PostgreSQL's rule: a
-            // multi-char operator may not end in + or - unless it contains a special char.
-            let special = isOpSpecial(c);
-            while (i < n) {
-              const d = text.charCodeAt(i);
-              if (!isOpChar(d)) break;
-              if ((d === 45 && text.charCodeAt(i + 1) === 45) || (d === 47 && text.charCodeAt(i + 1) === 42)) break;
-              if (isOpSpecial(d)) special = true;
-              i++;
-            }
-            if (!special) {
-              while (i - tokStart > 1) {
-                const last = text.charCodeAt(i - 1);
-                if (last === 43 || last === 45) i--;
-                else break;
-              }
-            }
-            if (c === 63 && i - tokStart === 1 && !endsOperand(prevKind)) {
-              kind = Tok.QMark;
-            } else {
-              kind = Tok.Op;
-              let a = FNV_OFFSET;
-              let b = LANE_B_SEED;
-              for (let j = tokStart; j < i; j++) {
-                const d = text.charCodeAt(j);
-                a = Math.imul(a ^ d, 0x01000193);
-                b = (Math.imul(b, 31) + d) | 0;
-              }
-              ha = a;
-              hb = b;
-            }
-          } else {
-            // Any other character (backslash, braces, control chars): an operator-like token of
-            // its own, so the scan always advances.
-            kind = Tok.Op;
-            ha = c | 0x10000;
-            hb = Math.imul(c, 0x9e3779b1);
           }
+          // `$1abc` is a syntax error in PostgreSQL; keep the trailing word out of the param.
+          kind = Tok.Param;
+          if (v > t.maxParam) t.maxParam = v;
+        } else {
+          const tagEnd = dollarTagEnd(text, i);
+          if (tagEnd > 0) {
+            i = scanDollar(text, i, tagEnd);
+            kind = Tok.String;
+          } else {
+            // A stray `$`: treat as a one-char operator so it is neither lost nor a literal.
+            i++;
+            kind = Tok.Op;
+            ha = 36;
+            hb = 36 * 31;
+          }
+        }
+        break;
       }
+      case D_LPAREN:
+      case D_LBRACKET:
+        i++;
+        kind = d === D_LPAREN ? Tok.LParen : Tok.LBracket;
+        if (sp === stack.length) stack = growStack();
+        stack[sp++] = count;
+        break;
+      case D_RPAREN:
+      case D_RBRACKET:
+        i++;
+        kind = d === D_RPAREN ? Tok.RParen : Tok.RBracket;
+        // written before closeBracket reads it (it compares the opener kinds only)
+        sp = closeBracket(kindA, kwA, matchA, stack, sp, d === D_RPAREN ? Tok.LParen : Tok.LBracket, count);
+        break;
+      case D_COMMA:
+        i++;
+        kind = Tok.Comma;
+        break;
+      case D_SEMI:
+        i++;
+        kind = Tok.Semi;
+        semis++;
+        break;
+      case D_COLON:
+        i++;
+        if (text.charCodeAt(i) === 58) {
+          i++;
+          kind = Tok.Cast;
+        } else if (text.charCodeAt(i) === 61) {
+          i++;
+          kind = Tok.Op; // := is the old spelling of => (named argument): hash them alike
+          ha = ARROW_A;
+          hb = ARROW_B;
+        } else kind = Tok.Colon;
+        break;
+      case D_OP: {
+        i++;
+        // Greedy operator, stopping before a comment start, then PostgreSQL's rule: a
+        // multi-char operator may not end in + or - unless it contains a special char.
+        let special = isOpSpecial(c);
+        while (i < n) {
+          const x = text.charCodeAt(i);
+          if (!isOpChar(x)) break;
+          if ((x === 45 && text.charCodeAt(i + 1) === 45) || (x === 47 && text.charCodeAt(i + 1) === 42)) break;
+          if (isOpSpecial(x)) special = true;
+          i++;
+        }
+        if (!special) {
+          while (i - tokStart > 1) {
+            const last = text.charCodeAt(i - 1);
+            if (last === 43 || last === 45) i--;
+            else break;
+          }
+        }
+        if (c === 63 && i - tokStart === 1 && !endsOperand(prevKind)) {
+          kind = Tok.QMark;
+        } else {
+          kind = Tok.Op;
+          let a = FNV_OFFSET;
+          let b = LANE_B_SEED;
+          for (let j = tokStart; j < i; j++) {
+            const x = text.charCodeAt(j);
+            a = Math.imul(a ^ x, 0x01000193);
+            b = (Math.imul(b, 31) + x) | 0;
+          }
+          ha = a;
+          hb = b;
+        }
+        break;
+      }
+      default:
+        // Any other character (backslash, braces, control chars): an operator-like token of
+        // its own, so the scan always advances.
+        i++;
+        kind = Tok.Op;
+        ha = c | 0x10000;
+        hb = Math.imul(c, 0x9e3779b1);
     }
 
     kindA[count] = kind;
@@ -367,38 +486,39 @@ export function lex(text: string, t: Lexed): Lexed {
     haA[count] = ha;
     hbA[count] = hb;
     kwA[count] = kw;
+    // closers record their match on the opener (a lower index), so this never overwrites one
     matchA[count] = -1;
     spaceA[count] = space;
     space = 0;
-
-    if (kind === Tok.LParen || kind === Tok.LBracket || kw === KW.CASE) {
-      if (sp === stack.length) stack.push(count);
-      else stack[sp] = count;
-      sp++;
-    } else if (kind === Tok.RParen || kind === Tok.RBracket || kw === KW.END) {
-      // Pop to the nearest opener of the right sort; unmatched closers are left alone.
-      const want = kind === Tok.RParen ? Tok.LParen : kind === Tok.RBracket ? Tok.LBracket : 0;
-      for (let s = sp - 1; s >= 0; s--) {
-        const o = stack[s]!;
-        const ok = want === 0 ? kwA[o] === KW.CASE : kindA[o] === want;
-        if (ok) {
-          matchA[o] = count;
-          sp = s;
-          break;
-        }
-        // a CASE without END inside parentheses: let the parenthesis close over it
-        if (want !== 0 && kwA[o] === KW.CASE) continue;
-        if (want === 0) break; // END that closes no CASE (END of a block): ignore
-      }
-    }
     prevKind = kind;
     count++;
-    c = 0;
   }
   // Unclosed openers match the end of the stream.
   for (let s = 0; s < sp; s++) matchA[stack[s]!] = count;
   t.count = count;
+  t.semis = semis;
+  t.bools = bools;
   return t;
+}
+
+/**
+ * Pops the bracket stack for a closer at token `at`: to the nearest opener of the right sort
+ * (`want` LParen/LBracket, or 0 for END closing a CASE) and records the match. Unmatched closers
+ * are left alone. Returns the new stack depth.
+ */
+function closeBracket(kindA: Uint8Array, kwA: Uint16Array, matchA: Int32Array, stack: Int32Array, sp: number, want: number, at: number): number {
+  for (let s = sp - 1; s >= 0; s--) {
+    const o = stack[s]!;
+    const ok = want === 0 ? kwA[o] === KW.CASE : kindA[o] === want;
+    if (ok) {
+      matchA[o] = at;
+      return s;
+    }
+    // a CASE without END inside parentheses: let the parenthesis close over it
+    if (want !== 0 && kwA[o] === KW.CASE) continue;
+    if (want === 0) break; // END that closes no CASE (END of a block): ignore
+  }
+  return sp;
 }
 
 /**
@@ -421,7 +541,14 @@ export function blockCommentEnd(text: string, i: number, n: number): number {
   return i;
 }
 
-const bracketStack: number[] = [];
+/** Open-bracket token indexes (module scratch, grown by doubling; never shrinks). */
+let bracketStack: Int32Array = new Int32Array(64);
+function growStack(): Int32Array {
+  const next = new Int32Array(bracketStack.length * 2);
+  next.set(bracketStack);
+  bracketStack = next;
+  return next;
+}
 const ARROW_A = (() => {
   let a = FNV_OFFSET;
   for (const c of [61, 62]) a = Math.imul(a ^ c, 0x01000193);
@@ -444,14 +571,24 @@ function endsOperand(kind: number): boolean {
 function scanQuoted(text: string, i: number, q: number): number {
   const n = text.length;
   for (;;) {
-    const j = text.indexOf(q === 39 ? "'" : '"', i);
-    if (j < 0) return n;
-    if (text.charCodeAt(j + 1) === q) {
+    // Literals are mostly short: a char loop finds the quote before indexOf's call overhead is
+    // paid (~10% per string token in a micro-benchmark); longer bodies still go to indexOf.
+    let j = i;
+    const lim = n - i > 24 ? i + 24 : n;
+    while (j < lim && text.charCodeAt(j) !== q) j++;
+    if (j === lim) {
+      if (lim === n) return n;
+      j = text.indexOf(q === 39 ? "'" : '"', lim);
+      if (j < 0) return n;
+    }
+    const after = text.charCodeAt(j + 1);
+    if (after === q) {
       i = j + 2;
       continue;
     }
-    // String continuation: 'a'<whitespace with newline>'b' is one constant.
-    if (q === 39) {
+    // String continuation: 'a'<whitespace with newline>'b' is one constant (only possible when
+    // whitespace follows the quote).
+    if (q === 39 && after < 128 && CLASS[after] === CC_SPACE) {
       const k = continuation(text, j + 1);
       if (k > 0) {
         i = k + 1;
