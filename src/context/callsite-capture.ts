@@ -179,7 +179,17 @@ export class RawCallsite implements CallsiteCapture {
  * `inUnit`: the query runs inside a unit of work or an adapter operation. `entry`: the querylens
  * function the application called; it and every frame above it are left out (it must be on the stack).
  */
-export type CallsiteCapturer = (inUnit: boolean, entry: (...args: never[]) => unknown) => CallsiteCapture | undefined;
+export type CallsiteCapturer = (inUnit: boolean, entry: (...args: never[]) => unknown, text?: string) => CallsiteCapture | undefined;
+
+/**
+ * `sampled`, outside units of work: the first captures of each statement text, then one in
+ * `OUTSIDE_SPARSENESS` times the sampling interval. Only statistics and span attributes use those
+ * call sites, and a text's first few executions show them; a capture costs ~2–8 µs of CPU.
+ */
+export const OUTSIDE_CAPTURES_PER_TEXT = 4;
+export const OUTSIDE_SPARSENESS = 10;
+/** Texts counted for that; the counts start over past this. */
+export const MAX_OUTSIDE_TEXTS = 5000;
 
 export interface CallsiteCapturerOptions {
   readonly root: string;
@@ -207,7 +217,22 @@ export function createCallsiteCapturer(policy: CallsitePolicy, options: Callsite
     case 'sampled': {
       const every = Math.max(1, Math.round(1 / options.sampleRate));
       let countdown = 1; // the first query of the process is sampled: short-lived scripts get one too
-      return (_inUnit, entry) => {
+      // Inside units of work, where N+1 findings need them, one query in `every`.
+      const outsideEvery = every * OUTSIDE_SPARSENESS;
+      let outsideCountdown = outsideEvery;
+      const outside = new Map<string, number>();
+      return (inUnit, entry, text) => {
+        if (!inUnit && text !== undefined) {
+          const seen = outside.get(text);
+          if (seen === undefined || seen < OUTSIDE_CAPTURES_PER_TEXT) {
+            if (seen === undefined && outside.size >= MAX_OUTSIDE_TEXTS) outside.clear();
+            outside.set(text, (seen ?? 0) + 1);
+            return capture(entry);
+          }
+          if (--outsideCountdown > 0) return undefined;
+          outsideCountdown = outsideEvery;
+          return capture(entry);
+        }
         if (--countdown > 0) return undefined;
         countdown = every;
         return capture(entry);

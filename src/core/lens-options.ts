@@ -20,7 +20,9 @@ export type LensMode = 'development' | 'test' | 'production';
  * - `always`: every query. Costs ~1–3 µs CPU per query (the capture), more when deeply nested.
  * - `on-demand`: queries inside a unit of work (scope, request, trace) or an adapter operation,
  *   where findings need them; queries outside any unit of work get none.
- * - `sampled`: one query in `1 / callsiteSampleRate` (a counter, not a random draw).
+ * - `sampled`: inside units of work, one query in `1 / callsiteSampleRate` (a counter, not a random
+ *   draw); outside them (where only statistics and span attributes use call sites), the first 4
+ *   executions of each statement text, then one query in ten times that interval.
  * - `off`: never; findings and logs carry no call site.
  */
 export type CallsitePolicy = 'always' | 'on-demand' | 'sampled' | 'off';

@@ -41,7 +41,9 @@ export function captureEntry(recorder: Recorder, config: unknown, entryFn: (...a
   let callsite: CallsiteCapture | undefined;
   if (frame === undefined || !frame.ignored) {
     const operation = frame?.operation;
-    callsite = operation?.callsite ?? recorder.captureCallsite(scope !== undefined || operation !== undefined, entryFn);
+    callsite =
+      operation?.callsite ??
+      recorder.captureCallsite(scope !== undefined || operation !== undefined, entryFn, typeof config === 'string' ? config : undefined);
     // The capture is our cost, not the query's: start the clock after it.
     if (callsite !== undefined && operation?.callsite === undefined) startTime = performance.now();
   }

@@ -52,6 +52,19 @@ describe('call-site capture', () => {
     expect(taken).toEqual([true, false, false, false, true, false, false, false, true]);
   });
 
+  it('when sampled, captures the first executions of each text outside units of work, then sparsely', () => {
+    const capture = createCallsiteCapturer('sampled', { root: ROOT, depth: 32, sampleRate: 0.5 });
+    const outside = (text: string): boolean => capture(false, outside, text) !== undefined;
+    // every = 2, outside that 2 × 10 = 20: four per text, then one in twenty
+    expect(Array.from({ length: 6 }, () => outside('SELECT 1'))).toEqual([true, true, true, true, false, false]);
+    expect(outside('SELECT 2')).toBe(true); // a new text starts its own count
+    const later = Array.from({ length: 40 }, () => outside('SELECT 1')).filter(Boolean).length;
+    expect(later).toBe(2);
+    // inside a unit of work the plain sampling applies, whatever the text
+    const inside = Array.from({ length: 6 }, () => capture(true, outside, 'SELECT 1') !== undefined);
+    expect(inside).toEqual([true, false, true, false, true, false]);
+  });
+
   it('captures only inside a unit of work on demand, and never when off', () => {
     const onDemand = createCallsiteCapturer('on-demand', { root: ROOT, depth: 32, sampleRate: 1 });
     expect(entryWith(onDemand, true)).toBeDefined();
