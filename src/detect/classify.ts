@@ -31,7 +31,7 @@ import { sanitize } from '../sql/index.js';
 import type { AllowList } from './allow-list.js';
 import { CALLSITE_PROBES, MAX_SHAPES } from './limits.js';
 import type { Execution, Group, Origin, OriginEntry, ScopeState } from './scope-state.js';
-import { bareTable, batchedStatement, columnsCompatible, literalValues, statementShape, type Slot, type StatementShape } from './statement-shape.js';
+import { bareTable, batchedStatement, columnsCompatible, linkStrength, literalValues, statementShape, type Slot, type StatementShape } from './statement-shape.js';
 import { batchableWritesSuggestion, budgetSuggestion, duplicateSuggestion, largeResultSuggestion, nPlusOneSuggestion } from './suggestions.js';
 import { isDistinctiveKey, keysCarried, paramSetKey, valueKey, type ValueKey } from './value-keys.js';
 
@@ -306,6 +306,7 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
   const covering = new Set<Group>();
   if (records.length < 2) return { link: undefined, covering };
   let best: Link | undefined;
+  let bestStrength = 0;
   const keys: ValueKey[] = [];
   for (const slot of view.shape.slots) {
     keys.length = 0;
@@ -350,8 +351,17 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
       covering.add(t.origin.group);
       t.plausible ??= slot.column === undefined || columnsCompatible(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables);
       if (!t.plausible) continue;
-      // Of several full explanations, the latest parent is the closest one (the inner loop's).
-      if (best === undefined || t.origin.group.firstSeq > best.origin.group.firstSeq) best = { origin: t.origin, slot };
+      // Of several full explanations, the latest parent is the closest one (the inner loop's);
+      // of one parent's columns, the one that names the loop's table (`author_id` for `authors.id`).
+      const strength = slot.column === undefined ? 0 : linkStrength(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables);
+      if (
+        best === undefined ||
+        t.origin.group.firstSeq > best.origin.group.firstSeq ||
+        (t.origin.group === best.origin.group && strength > bestStrength)
+      ) {
+        best = { origin: t.origin, slot };
+        bestStrength = strength;
+      }
     }
   }
   return { link: best, covering };

@@ -219,3 +219,17 @@ function decideCompatible(childColumn: string, childTables: readonly string[], p
   if (p === 'id') return parentTables.some((tb) => entityNames(tb).some((name) => c === `${name}id`));
   return false;
 }
+
+/**
+ * How specifically a compatible parent column points at the child's column, to choose between
+ * several columns of one parent that all held the loop's values (`posts.id` and `posts.author_id`
+ * for a loop on `authors.id`): 3 when one names the other's table (`author_id` → `authors.id`,
+ * `posts.id` → `post_id`), 2 for the same name (`post_id` → `post_id`), 1 otherwise (`id` → `id`).
+ */
+export function linkStrength(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): number {
+  const c = norm(childColumn);
+  const p = norm(parentColumn);
+  if (c === 'id' && p !== 'id' && childTables.some((tb) => entityNames(tb).some((name) => p === `${name}id`))) return 3;
+  if (p === 'id' && c !== 'id' && parentTables.some((tb) => entityNames(tb).some((name) => c === `${name}id`))) return 3;
+  return c === p && c !== 'id' ? 2 : 1;
+}

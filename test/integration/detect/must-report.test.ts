@@ -128,6 +128,9 @@ describe('must report', () => {
     );
     expect(findings.map((f) => f.kind)).toEqual(['n-plus-one']);
     expect(findings[0]).toMatchObject({ summary: `SELECT ${authors}`, count: 10, distinctParams: 5, callsite: { line: helperLine }, parent: { summary: `SELECT ${posts}`, evidence: 'result-rows' } });
+    // Author ids 1–5 are also post ids: of the parent's two columns that held them, the fix names
+    // the one that refers to authors.
+    expect(findings[0]!.suggestion).toContain(`the author_id values of "SELECT ${posts}"`);
   });
 
   it('P5: a count(*) per row is an N+1 whose fix mentions GROUP BY', async () => {
