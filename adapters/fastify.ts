@@ -18,6 +18,7 @@
  * described structurally: fastify is not imported.
  */
 import type { Lens } from 'querylens';
+import { describeValue } from './support.js';
 
 /** The part of a Fastify request this plugin reads. */
 export interface FastifyRequestLike {
@@ -154,11 +155,3 @@ function pathName(request: FastifyRequestLike): string {
   return `${request.method} ${q === -1 ? url : url.slice(0, q)}`;
 }
 
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object without scope()';
-}

@@ -22,6 +22,7 @@
  * Hono objects are described structurally: hono is not imported.
  */
 import type { Lens } from 'querylens';
+import { describeValue, whenResponseDone } from './support.js';
 
 /** A route Hono matched for the request (`app.use`, `app.get`, … registrations). */
 export interface HonoRouteLike {
@@ -84,7 +85,7 @@ export function querylensHono(lens: Lens): QuerylensHonoMiddleware {
           entered = true;
           const awaitResponse = (): void => {
             settled = true;
-            whenResponseDone(c, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
+            whenHonoResponseDone(c, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
           };
           callNext(next).then(
             () => {
@@ -160,29 +161,11 @@ function nodeResponse(c: HonoContextLike): HonoNodeResponseLike | undefined {
 }
 
 /**
- * Calls `done` once: on Node when the response has finished (`failed`: a 5xx status) or the
- * connection closed before it did (`failed`: true); elsewhere at once (`failed`: an error or 5xx).
+ * On @hono/node-server, when the Node response is done; elsewhere at once (`failed`: an error or a
+ * 5xx status).
  */
-function whenResponseDone(c: HonoContextLike, done: (failed: boolean) => void): void {
+function whenHonoResponseDone(c: HonoContextLike, done: (failed: boolean) => void): void {
   const res = nodeResponse(c);
   if (res === undefined) return done(c.error !== undefined || (c.res?.status ?? 200) >= 500);
-  const failedStatus = (): boolean => (res.statusCode ?? 200) >= 500;
-  if (res.writableFinished === true) return done(failedStatus());
-  if (res.destroyed === true) return done(true);
-  let called = false;
-  const once = (failed: boolean): void => {
-    if (called) return;
-    called = true;
-    done(failed);
-  };
-  res.once('finish', () => once(failedStatus()));
-  res.once('close', () => once(res.writableFinished !== true || failedStatus()));
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object without scope()';
+  whenResponseDone(res, done);
 }

@@ -20,6 +20,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InstrumentOptions, Lens, OperationInfo } from 'querylens';
+import { describeValue, isObject } from './support.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 type RunOperation = <R>(operation: OperationInfo, fn: () => R) => R;
@@ -52,20 +53,11 @@ const patched = new WeakMap<object, Lens>();
 
 const BUILDER_FACTORIES = ['queryBuilder', 'raw', 'schemaBuilder'] as const;
 
-function isObject(value: unknown): value is Bag {
-  return value !== null && (typeof value === 'object' || typeof value === 'function');
-}
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
-  return typeof value;
-}
 
 function checkLens(lens: unknown, fn: string): asserts lens is Lens {
   if (!isObject(lens) || typeof lens['deferOperation'] !== 'function' || typeof lens['instrument'] !== 'function') {
-    throw new TypeError(`querylens: ${fn}() expects the lens second (const lens = createLens(); ${fn}(…, lens)); got ${describe(lens)}`);
+    throw new TypeError(`querylens: ${fn}() expects the lens second (const lens = createLens(); ${fn}(…, lens)); got ${describeValue(lens)}`);
   }
 }
 
@@ -132,7 +124,7 @@ function knexClientOf(knex: unknown, fn: string): Bag {
   const client = isObject(knex) ? knex['client'] : undefined;
   if (typeof knex !== 'function' || !isObject(client) || typeof client['queryBuilder'] !== 'function' || typeof client['runner'] !== 'function') {
     throw new TypeError(
-      `querylens: ${fn}() expects a Knex instance (what knex({ client: 'pg', connectionPool: lens.instrument(pool) }) returns); got ${describe(knex)}`,
+      `querylens: ${fn}() expects a Knex instance (what knex({ client: 'pg', connectionPool: lens.instrument(pool) }) returns); got ${describeValue(knex)}`,
     );
   }
   // Knex's PostgreSQL dialects (pg, CockroachDB) talk through node-postgres, which is what the lens instruments.
@@ -173,7 +165,7 @@ export function withKnex<K extends KnexLike>(knex: K, lens: Lens): K {
  */
 export function querylensAfterCreate(lens: Lens, next?: KnexAfterCreate, options?: InstrumentOptions): KnexAfterCreate {
   checkLens(lens, 'querylensAfterCreate');
-  if (next !== undefined && typeof next !== 'function') throw new TypeError(`querylens: querylensAfterCreate() expects the next afterCreate hook to be a function; got ${describe(next)}`);
+  if (next !== undefined && typeof next !== 'function') throw new TypeError(`querylens: querylensAfterCreate() expects the next afterCreate hook to be a function; got ${describeValue(next)}`);
   return (connection, done) => {
     try {
       lens.instrument(connection, options);
@@ -220,7 +212,7 @@ export function withObjection<M extends ObjectionModelClassLike>(modelClass: M, 
   checkLens(lens, 'withObjection');
   const cls = modelClass as unknown;
   if (typeof cls !== 'function' || typeof (cls as unknown as Bag)['query'] !== 'function' || typeof (cls as unknown as Bag)['relatedQuery'] !== 'function' || !isObject(cls.prototype) || typeof (cls.prototype as Bag)['$relatedQuery'] !== 'function') {
-    throw new TypeError(`querylens: withObjection() expects an Objection model class (Model, or your base model extending it); got ${describe(cls)}`);
+    throw new TypeError(`querylens: withObjection() expects an Objection model class (Model, or your base model extending it); got ${describeValue(cls)}`);
   }
   const owner = patched.get(cls);
   if (owner === lens) return modelClass;

@@ -20,6 +20,7 @@
  * Koa objects are described structurally: koa is not imported.
  */
 import type { Lens } from 'querylens';
+import { describeValue, whenResponseDone } from './support.js';
 
 /** The part of a @koa/router layer this adapter reads. */
 export interface KoaRouterLayerLike {
@@ -79,7 +80,7 @@ export function querylensKoa(lens: Lens): QuerylensKoaMiddleware {
           entered = true;
           const awaitResponse = (): void => {
             settled = true;
-            whenResponseDone(ctx.res, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
+            whenKoaResponseDone(ctx.res, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
           };
           callNext(next).then(
             () => {
@@ -145,29 +146,8 @@ function pathName(ctx: KoaContextLike): string {
   return `${ctx.method} ${q === -1 ? url : url.slice(0, q)}`;
 }
 
-/**
- * Calls `done` once, when the response has finished (`failed`: a 5xx status) or the connection
- * closed before it did (`failed`: true). Without a Node response to watch, at once.
- */
-function whenResponseDone(res: KoaNodeResponseLike | undefined, done: (failed: boolean) => void): void {
+/** Without a Node response to watch (a test double, another runtime), the request is done at once. */
+function whenKoaResponseDone(res: KoaNodeResponseLike | undefined, done: (failed: boolean) => void): void {
   if (res === undefined || typeof res.once !== 'function') return done(false);
-  const failedStatus = (): boolean => (res.statusCode ?? 200) >= 500;
-  if (res.writableFinished === true) return done(failedStatus());
-  if (res.destroyed === true) return done(true);
-  let called = false;
-  const once = (failed: boolean): void => {
-    if (called) return;
-    called = true;
-    done(failed);
-  };
-  res.once('finish', () => once(failedStatus()));
-  res.once('close', () => once(res.writableFinished !== true || failedStatus()));
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object without scope()';
+  whenResponseDone(res, done);
 }

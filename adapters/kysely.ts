@@ -18,6 +18,7 @@
  * that follows into an async context. Kysely is described structurally; this file never imports it.
  */
 import type { Lens, OperationInfo } from 'querylens';
+import { describeValue } from './support.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -50,12 +51,6 @@ const WIRING = 'withKysely(new Kysely({ dialect: new PostgresDialect({ pool: len
 /** Executors already wired (a second `withKysely`, or a derived executor seen again, is a no-op). */
 const wired = new WeakSet<object>();
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object' && typeof value !== 'function') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? name : typeof value;
-}
 
 /** Class names along the prototype chain of an object (`['PostgresAdapter', 'DialectAdapterBase']`). */
 function classNames(value: unknown): string[] {
@@ -93,13 +88,13 @@ export function withKysely<DB extends object>(db: DB, lens: Lens): DB {
     throw new TypeError('querylens: withKysely(db, lens) expects a lens from createLens() second');
   }
   if (!isKysely(db)) {
-    throw new TypeError(`querylens: withKysely() expects a Kysely instance; got ${describe(db)}. Wire it as ${WIRING}.`);
+    throw new TypeError(`querylens: withKysely() expects a Kysely instance; got ${describeValue(db)}. Wire it as ${WIRING}.`);
   }
   const executor = db.getExecutor();
   const adapterNames = classNames(executor?.adapter);
   if (!adapterNames.includes('PostgresAdapter')) {
     throw new TypeError(
-      `querylens: withKysely() supports Kysely's PostgresDialect on node-postgres only; this instance uses ${adapterNames[0] ?? describe(executor?.adapter)}. ` +
+      `querylens: withKysely() supports Kysely's PostgresDialect on node-postgres only; this instance uses ${adapterNames[0] ?? describeValue(executor?.adapter)}. ` +
         `querylens observes pg pools: ${WIRING}.`,
     );
   }

@@ -35,6 +35,7 @@
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { Lens, OperationInfo } from 'querylens';
+import { describeValue } from './support.js';
 
 /** The lens methods this adapter uses (a `Lens` from `createLens`). */
 export type PrismaLens = Pick<Lens, 'withOperation' | 'instrument'>;
@@ -125,19 +126,15 @@ const MAX_RELATION_MEMO = 1_000;
  */
 const framedByCall = new AsyncLocalStorage<boolean>();
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object';
-}
 
 function isPrismaPromise(value: unknown): value is PrismaPromiseLike & object {
   return isObject(value) && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'PrismaPromise' && typeof value['catch'] === 'function';
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
+
+/** Objects only: Prisma's clients, delegates, arguments and results (a function is never one of them). */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
 }
 
 const lowerFirst = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
@@ -452,12 +449,12 @@ const wrappers = new WeakMap<object, { readonly lens: PrismaLens; readonly clien
  */
 export function withPrisma<C extends object>(prisma: C, lens: PrismaLens): C {
   if (!isObject(lens) || typeof lens.withOperation !== 'function' || typeof lens.instrument !== 'function') {
-    throw new TypeError(`querylens: withPrisma(prisma, lens) expects a lens from createLens() second; got ${describe(lens)}`);
+    throw new TypeError(`querylens: withPrisma(prisma, lens) expects a lens from createLens() second; got ${describeValue(lens)}`);
   }
   const client = prisma as unknown as Partial<PrismaClientShape> & PrismaClientInternals;
   if (!isObject(client) || typeof client.$extends !== 'function' || typeof client.$transaction !== 'function') {
     throw new TypeError(
-      `querylens: withPrisma() expects a PrismaClient (Prisma 7), got ${describe(prisma)}. ` +
+      `querylens: withPrisma() expects a PrismaClient (Prisma 7), got ${describeValue(prisma)}. ` +
         'Create it on an instrumented pool: withPrisma(new PrismaClient({ adapter: new PrismaPg(lens.instrument(pool)) }), lens)',
     );
   }

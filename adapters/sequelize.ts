@@ -21,6 +21,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Lens, OperationInfo } from 'querylens';
+import { describeValue, isObject } from './support.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 type Bag = Record<PropertyKey, unknown>;
@@ -66,16 +67,7 @@ const inside = new AsyncLocalStorage<true>();
 /** Sequelize instances, models and associations already patched, with their lens. */
 const patched = new WeakMap<object, Lens>();
 
-function isObject(value: unknown): value is Bag {
-  return value !== null && (typeof value === 'object' || typeof value === 'function');
-}
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
-  return typeof value;
-}
 
 function nameOf(model: unknown): string | undefined {
   return typeof model === 'function' && typeof model.name === 'string' && model.name !== '' ? model.name : undefined;
@@ -144,7 +136,7 @@ function ignoreMethod(lens: Lens, target: Bag, key: string): void {
 function checkSequelize(sequelize: unknown): Bag {
   if (!isObject(sequelize) || typeof sequelize['getDialect'] !== 'function' || !isObject(sequelize['connectionManager']) || typeof sequelize['addHook'] !== 'function') {
     throw new TypeError(
-      `querylens: withSequelize() expects a Sequelize instance (new Sequelize(url, { dialect: 'postgres', dialectModule: lens.pgModule(pg) })); got ${describe(sequelize)}`,
+      `querylens: withSequelize() expects a Sequelize instance (new Sequelize(url, { dialect: 'postgres', dialectModule: lens.pgModule(pg) })); got ${describeValue(sequelize)}`,
     );
   }
   const dialect = (sequelize['getDialect'] as Method).call(sequelize);
@@ -172,7 +164,7 @@ function checkSequelize(sequelize: unknown): Bag {
  */
 export function withSequelize<S extends SequelizeLike>(sequelize: S, lens: Lens): S {
   if (!isObject(lens) || typeof (lens as unknown as Bag)['withOperation'] !== 'function' || typeof (lens as unknown as Bag)['ignore'] !== 'function') {
-    throw new TypeError(`querylens: withSequelize() expects the lens second (const lens = createLens(); withSequelize(sequelize, lens)); got ${describe(lens)}`);
+    throw new TypeError(`querylens: withSequelize() expects the lens second (const lens = createLens(); withSequelize(sequelize, lens)); got ${describeValue(lens)}`);
   }
   const instance = checkSequelize(sequelize);
   const owner = patched.get(instance);

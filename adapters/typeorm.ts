@@ -27,6 +27,7 @@
  * `type: 'postgres'` DataSources are accepted; anything else is a TypeError saying what to pass.
  */
 import type { Lens, OperationInfo } from 'querylens';
+import { describeValue } from './support.js';
 
 /** The parts of a TypeORM DataSource this adapter needs; `typeorm`'s `DataSource` satisfies it. */
 export interface TypeORMDataSourceLike {
@@ -164,14 +165,6 @@ function runOperation(lens: Lens, info: OperationInfo, fn: () => unknown): unkno
   }
 }
 
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (typeof value !== 'object' && typeof value !== 'function') return `${typeof value} ${JSON.stringify(value)}`;
-  const ctor = (value as { constructor?: { name?: unknown } }).constructor;
-  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'Object';
-  return `a ${name}`;
-}
 
 function assertDataSource(value: unknown): asserts value is DataSourceInternals {
   const ds = value as Partial<Record<keyof DataSourceInternals, unknown>> | null | undefined;

@@ -543,6 +543,6 @@ describe("Hono: app.use('*', querylensHono(lens))", () => {
   });
 
   it('throws a TypeError saying what to pass for anything but a lens', () => {
-    expect(() => querylensHono({} as never)).toThrow(/querylens\/adapters\/hono: querylensHono\(\) expects a lens from createLens\(\).*got an object without scope\(\)/);
+    expect(() => querylensHono({} as never)).toThrow(/querylens\/adapters\/hono: querylensHono\(\) expects a lens from createLens\(\).*got a plain object/);
   });
 });

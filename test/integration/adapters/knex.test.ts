@@ -186,10 +186,11 @@ describe('Knex', () => {
     const findings = await withSetup(async ({ lens, knex }) => {
       const log = recordEvents(lens, ['query-end']);
       await lens.scope('first queries', () =>
-        // four connections open at once: each one checks the server version
+        // up to four connections open at once, each checking the server version (how many depends
+        // on how fast the first ones come back: at least one)
         Promise.all([knex(posts).count(), knex(comments).count(), knex(authors).count(), knex.raw('select 1 as one')]),
       );
-      expect(log.ends().filter((e) => e.text === 'select version();').length).toBeGreaterThanOrEqual(2);
+      expect(log.ends().filter((e) => e.text === 'select version();').length).toBeGreaterThanOrEqual(1);
       expect(log.ends().every((e) => e.scope?.name === 'first queries')).toBe(true);
       // a budget of exactly the four application statements: the version checks are not counted
     }, 4, 4);

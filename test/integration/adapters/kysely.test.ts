@@ -321,8 +321,8 @@ describe('withKysely: bad input', () => {
   it('rejects objects that are not a Kysely instance, naming the wiring', () => {
     const lens = createLens({ mode: 'development', logger: false });
     expect(() => withKysely({}, lens)).toThrow(TypeError);
-    expect(() => withKysely({}, lens)).toThrow(/expects a Kysely instance; got Object.*new PostgresDialect\(\{ pool: lens\.instrument\(pool\) \}\)/);
-    expect(() => withKysely(admin, lens)).toThrow(/got BoundPool/);
+    expect(() => withKysely({}, lens)).toThrow(/expects a Kysely instance; got a plain object.*new PostgresDialect\(\{ pool: lens\.instrument\(pool\) \}\)/);
+    expect(() => withKysely(admin, lens)).toThrow(/got a BoundPool/);
   });
 
   it('rejects a Kysely on a dialect other than PostgreSQL', () => {
