@@ -5,21 +5,26 @@
  * for the fixed version, and for the OpenTelemetry example the statement spans, the finding event
  * and the duration metric as the SDK's console exporters print them.
  *
- * Needs the build (`npm run build`; `npm test` runs it first) and PostgreSQL at DATABASE_URL, else
- * postgres://postgres@127.0.0.1:5432/test. The examples' SQL (multi-statement set-up, search_path
- * as a startup option) needs a real server, so there is no embedded fallback here: without one
- * these tests fail and say so.
+ * Needs the build (`npm run build`; `npm test` runs it first). The database is PostgreSQL at
+ * DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; when none answers (or with
+ * QUERYLENS_TEST_BACKEND=pglite), each test gets a fresh embedded PGlite served over the wire
+ * protocol, because PGlite multiplexes every connection onto one session (an example's
+ * search_path would leak into the next one's on a shared instance).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tableName } from '../helpers/database.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The database of the running test: the server, or this test's own embedded PGlite. */
+let DATABASE_URL = SERVER_URL;
+let embedded = false;
+let stopEmbedded: (() => Promise<void>) | undefined;
 /** Per example; the examples themselves take about a second (Prisma's first run: two). */
 const EXAMPLE_TIMEOUT_MS = 14_000;
 
@@ -105,21 +110,41 @@ beforeAll(async () => {
   if (!existsSync(join(ROOT, 'dist/src/index.js'))) {
     throw new Error('The examples import the built package (dist/): run `npm run build` first (`npm test` does).');
   }
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
+  embedded = process.env['QUERYLENS_TEST_BACKEND'] === 'pglite' || !(await answers(SERVER_URL));
+  if (embedded) {
+    const why = process.env['QUERYLENS_TEST_BACKEND'] === 'pglite' ? 'QUERYLENS_TEST_BACKEND=pglite' : `${SERVER_URL.replace(/\/\/[^@/]*@/, '//')} did not answer`;
+    process.stderr.write(`[examples] ${why}: each example runs on a fresh embedded PGlite\n`);
+  }
+});
+
+beforeEach(async () => {
+  if (!embedded) return;
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });
+  await server.start();
+  DATABASE_URL = `postgres://postgres@127.0.0.1:${server.getServerConn().split(':').pop()}/postgres`;
+  stopEmbedded = () => server.stop().then(() => db.close());
+});
+
+afterEach(async () => {
+  await stopEmbedded?.();
+  stopEmbedded = undefined;
+});
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   client.on('error', () => {});
   try {
     await client.connect();
     await client.query('SELECT 1');
-  } catch (err) {
-    const shown = DATABASE_URL.replace(/\/\/[^@/]*@/, '//');
-    throw new Error(
-      `The example smoke tests need a PostgreSQL server: ${shown} did not answer (${(err as Error).message}). ` +
-        'Start one there or set DATABASE_URL to one the tests may create schemas in.',
-    );
+    return true;
+  } catch {
+    return false;
   } finally {
     await client.end().catch(() => {});
   }
-});
+}
 
 describe('examples/express-pg', () => {
   const script = 'examples/express-pg/server.mjs';

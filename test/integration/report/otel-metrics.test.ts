@@ -53,7 +53,7 @@ describe('OpenTelemetry metrics', () => {
       'db.system.name': 'postgresql',
       'db.namespace': decodeURIComponent(new URL(db.url).pathname.slice(1)),
       'server.address': '127.0.0.1',
-      'server.port': 5432,
+      'server.port': Number(new URL(db.url).port || 5432),
       'db.query.summary': `SELECT ${items}`,
     });
     expect(ok.value.count).toBe(4);
@@ -115,7 +115,7 @@ describe('OpenTelemetry metrics', () => {
     const series = Object.fromEntries(
       count.dataPoints.map((p) => [`${String(p.attributes['db.client.connection.pool.name'])} ${String(p.attributes['db.client.connection.state'])}`, p.value]),
     );
-    const base = `${decodeURIComponent(new URL(db.url).pathname.slice(1))}@127.0.0.1:5432`;
+    const base = `${decodeURIComponent(new URL(db.url).pathname.slice(1))}@127.0.0.1:${new URL(db.url).port || 5432}`;
     expect(series).toEqual({
       'primary used': 2,
       'primary idle': 0,

@@ -75,7 +75,7 @@ describe('OpenTelemetry spans', () => {
       'db.system.name': 'postgresql',
       'db.namespace': dbName,
       'server.address': '127.0.0.1',
-      'server.port': 5432,
+      'server.port': Number(new URL(db.url).port || 5432),
       'db.query.summary': `SELECT ${users}`,
       'db.query.text': text,
       'db.response.returned_rows': 3,
