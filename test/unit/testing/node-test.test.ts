@@ -2,7 +2,7 @@
  * `querylens/testing` uses no test-runner globals: the same helpers run under node:test. The
  * package is compiled to a scratch directory and a node:test file exercises the helpers there.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -28,10 +28,18 @@ describe('querylens/testing under node:test', () => {
     const entry = join(OUT, 'src', 'index.js');
     const testing = join(OUT, 'src', 'testing', 'index.js');
     expect(existsSync(testing)).toBe(true);
-    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(ROOT, 'test', 'fixtures', 'testing', 'node-test-helpers.mjs')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, DATABASE_URL: db.url, QUERYLENS_ENTRY: pathToFileURL(entry).href, QUERYLENS_TESTING: pathToFileURL(testing).href, NODE_ENV: 'test' },
+    // Asynchronously: with the embedded database, this process serves the child's connections.
+    const r = await new Promise<{ stdout: string; stderr: string; status: number }>((done) => {
+      execFile(
+        process.execPath,
+        ['--test', '--test-reporter=tap', join(ROOT, 'test', 'fixtures', 'testing', 'node-test-helpers.mjs')],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, DATABASE_URL: db!.url, QUERYLENS_ENTRY: pathToFileURL(entry).href, QUERYLENS_TESTING: pathToFileURL(testing).href, NODE_ENV: 'test' },
+        },
+        (err, stdout, stderr) => done({ stdout, stderr, status: err === null ? 0 : typeof err.code === 'number' ? err.code : 1 }),
+      );
     });
     expect(r.stdout, r.stderr).toContain('# pass 3');
     expect(r.stdout).toContain('# fail 0');
