@@ -189,7 +189,9 @@ describe('slow-query log', () => {
     expect(sequence!.obj['plan_unavailable']).toBe('failed');
   });
 
-  it('gives up on an EXPLAIN that fails or times out: the query is unaffected, logged once at debug', async () => {
+  it('gives up on an EXPLAIN that fails or times out: the query is unaffected, logged once at debug', async (ctx) => {
+    // The failing EXPLAIN needs a temporary table only one connection can see.
+    if (db.sharedSession) ctx.skip('the embedded PGlite shares one session between connections');
     const logger = captureLogger();
     const lens = createLens({ mode: 'production', logger, tracing: false, metrics: false, slowQuery: { thresholdMs: 0, explain: { analyze: true, timeoutMs: 50 } } });
     const pool = lens.instrument(db.pool({ max: 3 }));
