@@ -22,7 +22,7 @@
  * Hono objects are described structurally: hono is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, whenResponseDone } from './support.js';
+import { describeValue, runRequestScope, whenResponseDone } from './support.js';
 
 /** A route Hono matched for the request (`app.use`, `app.get`, … registrations). */
 export interface HonoRouteLike {
@@ -58,9 +58,6 @@ export type HonoNext = () => Promise<void>;
 
 export type QuerylensHonoMiddleware = (c: HonoContextLike, next: HonoNext) => Promise<void>;
 
-/** Rejects the scope's work so its end is marked failed; never reaches the application. */
-const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
-const ignore = (): void => {};
 
 /**
  * Hono middleware that opens one request scope per request. Register it first, for every path.
@@ -74,50 +71,14 @@ export function querylensHono(lens: Lens): QuerylensHonoMiddleware {
     );
   }
   return function querylensHonoScope(c, next) {
-    // True once the chain has settled: from then on c.req.routeIndex is the handler that answered.
-    let settled = false;
-    return new Promise<void>((resolveChain, rejectChain) => {
-      let entered = false;
-      // The scope's work: the rest of the chain, whose outcome goes straight back to Hono, and then
-      // the wait for the response to be done.
-      const work = (): Promise<void> =>
-        new Promise<void>((endScope, failScope) => {
-          entered = true;
-          const awaitResponse = (): void => {
-            settled = true;
-            whenHonoResponseDone(c, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
-          };
-          callNext(next).then(
-            () => {
-              awaitResponse();
-              resolveChain();
-            },
-            (err: unknown) => {
-              awaitResponse();
-              rejectChain(err);
-            },
-          );
-        });
-      try {
-        const namer = (): string | undefined => (settled ? routeName(c) : undefined);
-        // A request scope never rejects for findings; a failed response was already handed to Hono.
-        lens.scope(namer, work, { kind: 'request', fallbackName: pathName(c) }).then(ignore, ignore);
-      } catch {
-        // not a working lens after all: the request goes on without a scope (below)
-      }
-      if (!entered) callNext(next).then(resolveChain, rejectChain);
+    return runRequestScope(lens, next, {
+      routeName: () => routeName(c),
+      fallbackName: pathName(c),
+      whenDone: (done) => whenHonoResponseDone(c, done),
     });
   };
 }
 
-/** `next()` as a promise, a synchronous throw included. */
-function callNext(next: HonoNext): Promise<void> {
-  try {
-    return Promise.resolve(next());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
 
 /**
  * `app.use()` registrations (method ALL, a path ending in `*`) wrap routes; they do not name them.

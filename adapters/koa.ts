@@ -20,7 +20,7 @@
  * Koa objects are described structurally: koa is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, whenResponseDone } from './support.js';
+import { describeValue, runRequestScope, whenResponseDone } from './support.js';
 
 /** The part of a @koa/router layer this adapter reads. */
 export interface KoaRouterLayerLike {
@@ -53,9 +53,6 @@ export type KoaNext = () => Promise<unknown>;
 
 export type QuerylensKoaMiddleware = (ctx: KoaContextLike, next: KoaNext) => Promise<void>;
 
-/** Rejects the scope's work so its end is marked failed; never reaches the application. */
-const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
-const ignore = (): void => {};
 
 /**
  * Koa middleware that opens one request scope per request. Register it before the router.
@@ -69,51 +66,14 @@ export function querylensKoa(lens: Lens): QuerylensKoaMiddleware {
     );
   }
   return function querylensKoaScope(ctx, next) {
-    // True once the chain has settled: from then on ctx._matchedRoute is the route that answered.
-    let settled = false;
-    return new Promise<void>((resolveChain, rejectChain) => {
-      let entered = false;
-      // The scope's work: the rest of the chain, whose outcome goes straight back to Koa, and then
-      // the wait for the response to be done.
-      const work = (): Promise<void> =>
-        new Promise<void>((endScope, failScope) => {
-          entered = true;
-          const awaitResponse = (): void => {
-            settled = true;
-            whenKoaResponseDone(ctx.res, (failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
-          };
-          callNext(next).then(
-            () => {
-              awaitResponse();
-              resolveChain();
-            },
-            (err: unknown) => {
-              awaitResponse();
-              // Koa turns the error into the response (ctx.onerror): hand it over unchanged.
-              rejectChain(err);
-            },
-          );
-        });
-      try {
-        const namer = (): string | undefined => (settled ? routeName(ctx) : undefined);
-        // A request scope never rejects for findings; a failed response was already handed to Koa.
-        lens.scope(namer, work, { kind: 'request', fallbackName: pathName(ctx) }).then(ignore, ignore);
-      } catch {
-        // not a working lens after all: the request goes on without a scope (below)
-      }
-      if (!entered) callNext(next).then(() => resolveChain(), rejectChain);
+    return runRequestScope(lens, next, {
+      routeName: () => routeName(ctx),
+      fallbackName: pathName(ctx),
+      whenDone: (done) => whenKoaResponseDone(ctx.res, done),
     });
   };
 }
 
-/** `next()` as a promise, a synchronous throw included. */
-function callNext(next: KoaNext): Promise<unknown> {
-  try {
-    return Promise.resolve(next());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
 
 /**
  * `METHOD /route/:pattern` of the route that answered (`ctx._matchedRoute`), else of the last route

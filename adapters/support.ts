@@ -2,6 +2,7 @@
  * Small helpers the adapters share (internal: not part of the public API, may change without
  * notice). Like every adapter, this file uses nothing from querylens beyond the package entry.
  */
+import type { Lens } from 'querylens';
 
 /** Anything that can carry properties: objects and functions (classes, callable builders). */
 export function isObject(value: unknown): value is Record<PropertyKey, unknown> {
@@ -43,4 +44,68 @@ export function whenResponseDone(res: NodeResponseLike, done: (failed: boolean) 
   };
   res.once('finish', () => once(failedStatus()));
   res.once('close', () => once(res.writableFinished !== true || failedStatus()));
+}
+
+/** Rejects a request scope's work so its end is marked failed; never reaches the application. */
+const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
+const ignore = (): void => {};
+
+/** `next()` as a promise, a synchronous throw included. */
+function callNext(next: () => unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(next());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** How a framework's middleware describes its request to `runRequestScope`. */
+export interface RequestScopeSource {
+  /** The route pattern name, read once the chain has settled (undefined: no route matched). */
+  routeName(): string | undefined;
+  /** `METHOD /path` without the query string, the name until (or unless) a route answers. */
+  readonly fallbackName: string;
+  /** Calls `done` once when the response is done (see whenResponseDone). */
+  whenDone(done: (failed: boolean) => void): void;
+}
+
+/**
+ * Runs the rest of a middleware chain (`next`) inside one request scope of `lens` (Koa, Hono):
+ * the chain's outcome goes straight back to the framework, unchanged; the scope stays open until
+ * the response is done (a streamed body's queries count), is named by the route once the chain
+ * has settled, and never rejects for findings. A lens whose `scope()` throws leaves the request
+ * running without a scope.
+ */
+export function runRequestScope(lens: Pick<Lens, 'scope'>, next: () => unknown, source: RequestScopeSource): Promise<void> {
+  // True once the chain has settled: from then on the router knows which route answered.
+  let settled = false;
+  return new Promise<void>((resolveChain, rejectChain) => {
+    let entered = false;
+    const work = (): Promise<void> =>
+      new Promise<void>((endScope, failScope) => {
+        entered = true;
+        const awaitResponse = (): void => {
+          settled = true;
+          source.whenDone((failed) => (failed ? failScope(RESPONSE_FAILED) : endScope()));
+        };
+        callNext(next).then(
+          () => {
+            awaitResponse();
+            resolveChain();
+          },
+          (err: unknown) => {
+            awaitResponse();
+            // The framework turns the error into the response: hand it over unchanged.
+            rejectChain(err);
+          },
+        );
+      });
+    try {
+      const namer = (): string | undefined => (settled ? source.routeName() : undefined);
+      lens.scope(namer, work, { kind: 'request', fallbackName: source.fallbackName }).then(ignore, ignore);
+    } catch {
+      // not a working lens after all: the request goes on without a scope (below)
+    }
+    if (!entered) callNext(next).then(() => resolveChain(), rejectChain);
+  });
 }

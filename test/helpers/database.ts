@@ -35,7 +35,8 @@ const LOCAL_URL = 'postgres://127.0.0.1:5432/test';
 // Without USER/PGUSER in the environment pg sends no user name; trust auth still needs a role.
 const LOCAL_URL_AS_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a PostgreSQL answers `SELECT 1` at `url` within a second. */
+export async function answers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
   // A refused connection also emits 'error' on some paths; it must not become an uncaught error.
   client.on('error', () => {});
