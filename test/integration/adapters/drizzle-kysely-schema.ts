@@ -5,7 +5,7 @@
  * lens observes, so setup never counts.
  */
 import type pg from 'pg';
-import type { Finding, Lens, QueryStartEvent } from 'querylens';
+import type { Finding, Lens, NPlusOneFinding, QueryStartEvent } from 'querylens';
 import { tableName } from '../../helpers/database.js';
 
 export const POSTS = 10;
@@ -54,4 +54,13 @@ export function collectStarts(lens: Lens): QueryStartEvent[] {
   const starts: QueryStartEvent[] = [];
   lens.addSink({ name: 'adapter-test-starts', accepts: ['query-start'], handle: (e) => void (e.type === 'query-start' && starts.push(e)) });
   return starts;
+}
+
+export function nPlusOnes(findings: readonly Finding[]): NPlusOneFinding[] {
+  return findings.filter((f): f is NPlusOneFinding => f.kind === 'n-plus-one');
+}
+
+/** What a query event says about its ORM operation, and the line it was issued from. */
+export function described(e: QueryStartEvent): { orm: string | undefined; model: string | undefined; operation: string | undefined; line: number | undefined } {
+  return { orm: e.operation?.orm, model: e.operation?.model, operation: e.operation?.operation, line: e.callsite?.resolve()?.line };
 }

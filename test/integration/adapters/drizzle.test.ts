@@ -9,11 +9,11 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { integer, pgSchema, serial, text } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLens, type Finding, type Lens, type NPlusOneFinding, type QueryStartEvent } from 'querylens';
+import { createLens, type Finding, type Lens, type QueryStartEvent } from 'querylens';
 import { withDrizzle } from 'querylens/adapters/drizzle';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { AUTHORS, COMMENTS_PER_POST, FIRST_AUTHOR_ID, POSTS, collectFindings, collectStarts, createBlogSchema, type BlogSchema } from './drizzle-kysely-schema.js';
+import { AUTHORS, COMMENTS_PER_POST, FIRST_AUTHOR_ID, POSTS, collectFindings, collectStarts, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
 
 const FILE = 'test/integration/adapters/drizzle.test.ts';
 
@@ -82,15 +82,6 @@ async function withDb(body: (db: Db, lens: Lens, pool: pg.Pool) => Promise<void>
     await lens.close();
   }
   return { findings, starts };
-}
-
-function nPlusOnes(findings: readonly Finding[]): NPlusOneFinding[] {
-  return findings.filter((f): f is NPlusOneFinding => f.kind === 'n-plus-one');
-}
-
-/** What a query event says about its Drizzle operation, and the line it was issued from. */
-function described(e: QueryStartEvent) {
-  return { orm: e.operation?.orm, model: e.operation?.model, operation: e.operation?.operation, line: e.callsite?.resolve()?.line };
 }
 
 describe('withDrizzle: wiring', () => {

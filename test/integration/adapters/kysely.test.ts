@@ -8,11 +8,11 @@ import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import Cursor from 'pg-cursor';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLens, type Finding, type Lens, type NPlusOneFinding, type QueryStartEvent } from 'querylens';
+import { createLens, type Finding, type Lens, type QueryStartEvent } from 'querylens';
 import { withKysely } from 'querylens/adapters/kysely';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { AUTHORS, COMMENTS_PER_POST, POSTS, collectFindings, collectStarts, createBlogSchema, type BlogSchema } from './drizzle-kysely-schema.js';
+import { AUTHORS, COMMENTS_PER_POST, POSTS, collectFindings, collectStarts, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
 
 const FILE = 'test/integration/adapters/kysely.test.ts';
 
@@ -61,15 +61,6 @@ async function withDb(body: (db: Kysely<BlogDB>, lens: Lens, pool: pg.Pool) => P
     await lens.close();
   }
   return { findings, starts };
-}
-
-function nPlusOnes(findings: readonly Finding[]): NPlusOneFinding[] {
-  return findings.filter((f): f is NPlusOneFinding => f.kind === 'n-plus-one');
-}
-
-/** What a query event says about its Kysely operation, and the line it was issued from. */
-function described(e: QueryStartEvent) {
-  return { orm: e.operation?.orm, model: e.operation?.model, operation: e.operation?.operation, line: e.callsite?.resolve()?.line };
 }
 
 describe('withKysely: wiring', () => {
