@@ -6,10 +6,11 @@
  * queued callbacks from whichever request released a connection.
  */
 import { INTERNAL_QUERY } from '../core/internal-query.js';
+import type { ScopeInfo } from '../core/query-event.js';
 import { callInFrame, currentFrame } from '../context/context-frame.js';
 import type { QueryMethod } from './pg-shapes.js';
 import { protoMethod } from './pg-shapes.js';
-import { captureEntry, swapHandoff, swapPending, takePending } from './query-entry.js';
+import { captureEntry, currentScope, swapHandoff, swapPending, takePending } from './query-entry.js';
 import type { PoolState } from './target-state.js';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -60,11 +61,11 @@ function watchesTimeouts(state: PoolState, pool: unknown): boolean {
   return typeof options?.connectionTimeoutMillis === 'number' && options.connectionTimeoutMillis > 0;
 }
 
-function reportTimeout(state: PoolState, error: unknown): void {
+/** `scope`: the checkout's unit of work, when a `pool.query` captured it already. */
+function reportTimeout(state: PoolState, error: unknown, scope: ScopeInfo | undefined): void {
   try {
     const recorder = state.recorder;
-    const scope = currentFrame()?.scope ?? recorder.traceScope?.(performance.now());
-    recorder.pipeline.emit({ type: 'pool-timeout', target: state.target, scope, error });
+    recorder.pipeline.emit({ type: 'pool-timeout', target: state.target, scope: scope ?? currentScope(recorder, performance.now()), error });
   } catch (err) {
     state.recorder.internalError(err);
   }
@@ -83,22 +84,17 @@ export function createPoolConnect(state: PoolState): (callback?: unknown) => unk
       // The application gets a promise that settles exactly as pg-pool's (same value, same error
       // object); pg-pool's own promise is handled here, the returned one is the application's.
       return (result as PromiseLike<unknown>).then(undefined, (err: unknown) => {
-        if (isPoolTimeout(err)) reportTimeout(state, err);
+        if (isPoolTimeout(err)) reportTimeout(state, err, undefined);
         throw err;
       });
     }
-    const appCallback = timeouts
-      ? function querylensTimeoutWatch(this: unknown, err: unknown) {
-          if (err != null && isPoolTimeout(err)) reportTimeout(state, err);
-          // eslint-disable-next-line prefer-rest-params -- forward exactly what pg-pool passed
-          return Reflect.apply(callback as AnyFunction, this, arguments);
-        }
-      : (callback as AnyFunction);
+    const appCallback = callback as AnyFunction;
     // Inside a promise-form pool.query the callback is pg-pool's own and only settles a promise:
     // the handoff is all it needs.
     const reenter = entry === undefined || entry.callbackForm;
     const frame = entry !== undefined ? entry.frame : currentFrame();
-    return inner.call(this, function querylensConnectCallback(this: unknown) {
+    return inner.call(this, function querylensConnectCallback(this: unknown, err: unknown) {
+      if (timeouts && err != null && isPoolTimeout(err)) reportTimeout(state, err, entry !== undefined ? entry.scope : frame?.scope);
       const outer = swapHandoff(entry);
       try {
         // eslint-disable-next-line prefer-rest-params -- forward exactly what pg-pool passed (err, client, release)

@@ -32,12 +32,16 @@ export interface QueryEntry {
   readonly callContext: unknown;
 }
 
+/** The unit of work running now: the lens scope or request, else the OpenTelemetry trace's. */
+export function currentScope(recorder: Recorder, now: number): ScopeInfo | undefined {
+  return currentFrame()?.scope ?? recorder.traceScope?.(now);
+}
+
 /** Reads the context and captures the call site for a query entering at `entryFn`. */
 export function captureEntry(recorder: Recorder, config: unknown, entryFn: (...args: never[]) => unknown, callbackForm: boolean): QueryEntry {
   const frame = currentFrame();
   let startTime = performance.now();
-  let scope = frame?.scope;
-  if (scope === undefined && recorder.traceScope !== undefined) scope = recorder.traceScope(startTime);
+  const scope = frame?.scope ?? recorder.traceScope?.(startTime);
   let callsite: CallsiteCapture | undefined;
   if (frame === undefined || !frame.ignored) {
     const operation = frame?.operation;
