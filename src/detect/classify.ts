@@ -31,7 +31,7 @@ import { sanitize } from '../sql/index.js';
 import type { AllowList } from './allow-list.js';
 import { CALLSITE_PROBES, MAX_SHAPES } from './limits.js';
 import type { Execution, Group, Origin, OriginEntry, ScopeState } from './scope-state.js';
-import { bareTable, batchedStatement, columnsCompatible, linkStrength, literalValues, statementShape, type Slot, type StatementShape } from './statement-shape.js';
+import { bareTable, batchedStatement, linkStrength, literalValues, statementShape, type Slot, type StatementShape } from './statement-shape.js';
 import { batchableWritesSuggestion, budgetSuggestion, duplicateSuggestion, largeResultSuggestion, nPlusOneSuggestion } from './suggestions.js';
 import { isDistinctiveKey, keysCarried, paramSetKey, valueKey, type ValueKey } from './value-keys.js';
 
@@ -282,8 +282,8 @@ interface Tally {
   n: number;
   /** The last execution counted (an execution counts once, whichever generation answered). */
   last: number;
-  /** The slot's column can be fed by this column (decided once). */
-  plausible: boolean | undefined;
+  /** How plausibly this column feeds the slot's column, 0 not at all (linkStrength, decided once). */
+  strength: number | undefined;
 }
 
 function eachOrigin(entry: OriginEntry | undefined, fn: (origin: Origin) => void): void {
@@ -325,7 +325,7 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
     const seed = (o: Origin): void => {
       if (o.group === group || o.seq >= firstSeq) return;
       for (const t of candidates) if (t.origin.group === o.group && t.origin.column === o.column) return;
-      candidates.push({ origin: o, n: 1, last: 0, plausible: undefined });
+      candidates.push({ origin: o, n: 1, last: 0, strength: undefined });
     };
     eachOrigin(state.index.current(keys[0]!), seed);
     eachOrigin(state.index.previous(keys[0]!), seed);
@@ -349,11 +349,10 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
     }
     for (const t of candidates) {
       covering.add(t.origin.group);
-      t.plausible ??= slot.column === undefined || columnsCompatible(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables);
-      if (!t.plausible) continue;
+      const strength = (t.strength ??= slot.column === undefined ? 1 : linkStrength(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables));
+      if (strength === 0) continue;
       // Of several full explanations, the latest parent is the closest one (the inner loop's);
       // of one parent's columns, the one that names the loop's table (`author_id` for `authors.id`).
-      const strength = slot.column === undefined ? 0 : linkStrength(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables);
       if (
         best === undefined ||
         t.origin.group.firstSeq > best.origin.group.firstSeq ||

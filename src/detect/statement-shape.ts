@@ -181,19 +181,30 @@ function norm(name: string): string {
  * names their table (`posts.id` → `post_id`).
  */
 export function columnsCompatible(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): boolean {
+  return linkStrength(childColumn, childTables, parentColumn, parentTables) > 0;
+}
+
+/**
+ * How plausibly, and how specifically, a parent's column feeds a child's column (memoised): 0 not
+ * at all; 3 when one names the other's table (`author_id` → `authors.id`, `posts.id` → `post_id`);
+ * 2 for the same name (`post_id` → `post_id`); 1 for a weaker match (`id` → `id`, `writer_id` →
+ * `authors.id`). The strength chooses between several columns of one parent that all held the
+ * loop's values (`posts.author_id` over `posts.id` for a loop on `authors.id`).
+ */
+export function linkStrength(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): number {
   const key = `${childColumn}\u0000${childTables.join('\u0001')}\u0000${parentColumn}\u0000${parentTables.join('\u0001')}`;
-  let known = compatible.get(key);
+  let known = strengths.get(key);
   if (known === undefined) {
-    known = decideCompatible(childColumn, childTables, parentColumn, parentTables);
-    if (compatible.size >= MAX_COMPATIBILITY_MEMO) compatible.clear();
-    compatible.set(key, known);
+    known = decideStrength(childColumn, childTables, parentColumn, parentTables);
+    if (strengths.size >= MAX_COMPATIBILITY_MEMO) strengths.clear();
+    strengths.set(key, known);
   }
   return known;
 }
 
 /** Column pairs decided so far (the same few pairs come back in every request). */
 const MAX_COMPATIBILITY_MEMO = 1000;
-const compatible = new Map<string, boolean>();
+const strengths = new Map<string, number>();
 
 /**
  * The names a table's rows may be referred to by in a foreign key: `posts` → `post`, `posts`, and
@@ -211,25 +222,14 @@ function entityNames(table: string): string[] {
   }
 }
 
-function decideCompatible(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): boolean {
+function decideStrength(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): number {
   const c = norm(childColumn);
   const p = norm(parentColumn);
-  if (c === p) return true;
-  if (c === 'id') return p.endsWith('id') || p.endsWith('uuid');
-  if (p === 'id') return parentTables.some((tb) => entityNames(tb).some((name) => c === `${name}id`));
-  return false;
-}
-
-/**
- * How specifically a compatible parent column points at the child's column, to choose between
- * several columns of one parent that all held the loop's values (`posts.id` and `posts.author_id`
- * for a loop on `authors.id`): 3 when one names the other's table (`author_id` → `authors.id`,
- * `posts.id` → `post_id`), 2 for the same name (`post_id` → `post_id`), 1 otherwise (`id` → `id`).
- */
-export function linkStrength(childColumn: string, childTables: readonly string[], parentColumn: string, parentTables: readonly string[]): number {
-  const c = norm(childColumn);
-  const p = norm(parentColumn);
-  if (c === 'id' && p !== 'id' && childTables.some((tb) => entityNames(tb).some((name) => p === `${name}id`))) return 3;
-  if (p === 'id' && c !== 'id' && parentTables.some((tb) => entityNames(tb).some((name) => c === `${name}id`))) return 3;
-  return c === p && c !== 'id' ? 2 : 1;
+  if (c === p) return c === 'id' ? 1 : 2;
+  if (c === 'id') {
+    if (!p.endsWith('id') && !p.endsWith('uuid')) return 0;
+    return childTables.some((tb) => entityNames(tb).some((name) => p === `${name}id`)) ? 3 : 1;
+  }
+  if (p === 'id') return parentTables.some((tb) => entityNames(tb).some((name) => c === `${name}id`)) ? 3 : 0;
+  return 0;
 }
