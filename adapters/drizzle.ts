@@ -20,6 +20,7 @@
  * (idempotent). Drizzle is described structurally; this file never imports it.
  */
 import type { Lens, OperationInfo } from 'querylens';
+import { hasMethods } from './support.js';
 
 // Drizzle marks its classes and tables with global symbols (stable across its copies).
 const ENTITY_KIND = Symbol.for('drizzle:entityKind');
@@ -110,7 +111,7 @@ const WIRING = "use drizzle-orm/node-postgres on a pool the lens instruments: wi
  * const posts = await db.query.posts.findMany({ with: { comments: true } });
  */
 export function withDrizzle<DB extends object>(db: DB, lens: Lens): DB {
-  if (lens === null || typeof lens !== 'object' || typeof lens.withOperation !== 'function' || typeof lens.instrument !== 'function') {
+  if (!hasMethods(lens, ['withOperation', 'instrument'])) {
     throw new TypeError('querylens: withDrizzle(db, lens) expects a lens from createLens() second');
   }
   const kinds = entityKinds(db);

@@ -18,7 +18,7 @@
  * described structurally: fastify is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue } from './support.js';
+import { describeValue, hasMethods, ignore, methodAndPath, RESPONSE_FAILED } from './support.js';
 
 /** The part of a Fastify request this plugin reads. */
 export interface FastifyRequestLike {
@@ -62,10 +62,6 @@ export interface QuerylensFastifyPlugin {
   readonly [key: symbol]: unknown;
 }
 
-/** Rejects the scope's work so its end is marked failed; never reaches the application. */
-const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
-const ignore = (): void => {};
-
 /**
  * The Fastify plugin: one request scope per request, for every route of the instance it is
  * registered on. Registering it without a lens fails `app.ready()` with a TypeError; a request is
@@ -75,7 +71,7 @@ const ignore = (): void => {};
 export const querylensFastify: QuerylensFastifyPlugin = Object.assign(
   function querylensFastify(instance: FastifyInstanceLike, options: QuerylensFastifyOptions, done: FastifyHookDone): void {
     const lens = (options as Partial<QuerylensFastifyOptions> | undefined)?.lens;
-    if (lens === null || typeof lens !== 'object' || typeof (lens as Partial<Lens>).scope !== 'function') {
+    if (!hasMethods(lens, ['scope'])) {
       done(
         new TypeError(
           `querylens/adapters/fastify: register the plugin with a lens from createLens(), as in app.register(querylensFastify, { lens }); got lens: ${describeValue(lens)}`,
@@ -116,7 +112,7 @@ export const querylensFastify: QuerylensFastifyPlugin = Object.assign(
       };
       try {
         // A request scope never rejects for findings; a failed response is Fastify's business.
-        lens.scope(() => routeName(request), work, { kind: 'request', fallbackName: pathName(request) }).then(ignore, ignore);
+        lens.scope(() => routeName(request), work, { kind: 'request', fallbackName: methodAndPath(request.method, request.url) }).then(ignore, ignore);
       } catch {
         // not a working lens after all: the request goes on without a scope (below)
       }
@@ -148,10 +144,4 @@ function routeName(request: FastifyRequestLike): string | undefined {
   }
 }
 
-/** `METHOD /path` without the query string. */
-function pathName(request: FastifyRequestLike): string {
-  const url = request.url;
-  const q = url.indexOf('?');
-  return `${request.method} ${q === -1 ? url : url.slice(0, q)}`;
-}
 

@@ -22,7 +22,7 @@
  * Hono objects are described structurally: hono is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, runRequestScope, whenResponseDone } from './support.js';
+import { describeValue, hasMethods, runRequestScope, whenResponseDone } from './support.js';
 
 /** A route Hono matched for the request (`app.use`, `app.get`, … registrations). */
 export interface HonoRouteLike {
@@ -65,7 +65,7 @@ export type QuerylensHonoMiddleware = (c: HonoContextLike, next: HonoNext) => Pr
  * @example app.use('*', querylensHono(lens));
  */
 export function querylensHono(lens: Lens): QuerylensHonoMiddleware {
-  if (lens === null || typeof lens !== 'object' || typeof (lens as Partial<Lens>).scope !== 'function') {
+  if (!hasMethods(lens, ['scope'])) {
     throw new TypeError(
       `querylens/adapters/hono: querylensHono() expects a lens from createLens(), as in app.use('*', querylensHono(createLens())); got ${describeValue(lens)}`,
     );

@@ -20,7 +20,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InstrumentOptions, Lens, OperationInfo } from 'querylens';
-import { describeValue, isObject } from './support.js';
+import { describeValue, hasMethods, isObject } from './support.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 type RunOperation = <R>(operation: OperationInfo, fn: () => R) => R;
@@ -56,7 +56,7 @@ const BUILDER_FACTORIES = ['queryBuilder', 'raw', 'schemaBuilder'] as const;
 
 
 function checkLens(lens: unknown, fn: string): asserts lens is Lens {
-  if (!isObject(lens) || typeof lens['deferOperation'] !== 'function' || typeof lens['instrument'] !== 'function') {
+  if (!hasMethods(lens, ['deferOperation', 'instrument'])) {
     throw new TypeError(`querylens: ${fn}() expects the lens second (const lens = createLens(); ${fn}(…, lens)); got ${describeValue(lens)}`);
   }
 }

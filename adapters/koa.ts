@@ -20,7 +20,7 @@
  * Koa objects are described structurally: koa is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, runRequestScope, whenResponseDone } from './support.js';
+import { describeValue, hasMethods, methodAndPath, runRequestScope, whenResponseDone } from './support.js';
 
 /** The part of a @koa/router layer this adapter reads. */
 export interface KoaRouterLayerLike {
@@ -60,7 +60,7 @@ export type QuerylensKoaMiddleware = (ctx: KoaContextLike, next: KoaNext) => Pro
  * @example app.use(querylensKoa(lens));
  */
 export function querylensKoa(lens: Lens): QuerylensKoaMiddleware {
-  if (lens === null || typeof lens !== 'object' || typeof (lens as Partial<Lens>).scope !== 'function') {
+  if (!hasMethods(lens, ['scope'])) {
     throw new TypeError(
       `querylens/adapters/koa: querylensKoa() expects a lens from createLens(), as in app.use(querylensKoa(createLens())); got ${describeValue(lens)}`,
     );
@@ -68,7 +68,7 @@ export function querylensKoa(lens: Lens): QuerylensKoaMiddleware {
   return function querylensKoaScope(ctx, next) {
     return runRequestScope(lens, next, {
       routeName: () => routeName(ctx),
-      fallbackName: pathName(ctx),
+      fallbackName: methodAndPath(ctx.method, ctx.originalUrl ?? ctx.path ?? '/'),
       whenDone: (done) => whenKoaResponseDone(ctx.res, done),
     });
   };
@@ -99,12 +99,6 @@ function routeName(ctx: KoaContextLike): string | undefined {
   }
 }
 
-/** `METHOD /path` without the query string. */
-function pathName(ctx: KoaContextLike): string {
-  const url = ctx.originalUrl ?? ctx.path ?? '/';
-  const q = url.indexOf('?');
-  return `${ctx.method} ${q === -1 ? url : url.slice(0, q)}`;
-}
 
 /** Without a Node response to watch (a test double, another runtime), the request is done at once. */
 function whenKoaResponseDone(res: KoaNodeResponseLike | undefined, done: (failed: boolean) => void): void {

@@ -18,7 +18,7 @@
  * that follows into an async context. Kysely is described structurally; this file never imports it.
  */
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue } from './support.js';
+import { describeValue, hasMethods } from './support.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -84,7 +84,7 @@ function isKysely(value: unknown): value is KyselyLike {
  * const db = withKysely(new Kysely<DB>({ dialect: new PostgresDialect({ pool: lens.instrument(pool) }) }), lens);
  */
 export function withKysely<DB extends object>(db: DB, lens: Lens): DB {
-  if (lens === null || typeof lens !== 'object' || typeof lens.withOperation !== 'function' || typeof lens.addSink !== 'function') {
+  if (!hasMethods(lens, ['withOperation', 'addSink'])) {
     throw new TypeError('querylens: withKysely(db, lens) expects a lens from createLens() second');
   }
   if (!isKysely(db)) {

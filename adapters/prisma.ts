@@ -35,7 +35,7 @@
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue } from './support.js';
+import { describeValue, hasMethods } from './support.js';
 
 /** The lens methods this adapter uses (a `Lens` from `createLens`). */
 export type PrismaLens = Pick<Lens, 'withOperation' | 'instrument'>;
@@ -448,7 +448,7 @@ const wrappers = new WeakMap<object, { readonly lens: PrismaLens; readonly clien
  * const prisma = withPrisma(new PrismaClient({ adapter: new PrismaPg(pool) }), lens);
  */
 export function withPrisma<C extends object>(prisma: C, lens: PrismaLens): C {
-  if (!isObject(lens) || typeof lens.withOperation !== 'function' || typeof lens.instrument !== 'function') {
+  if (!hasMethods(lens, ['withOperation', 'instrument'])) {
     throw new TypeError(`querylens: withPrisma(prisma, lens) expects a lens from createLens() second; got ${describeValue(lens)}`);
   }
   const client = prisma as unknown as Partial<PrismaClientShape> & PrismaClientInternals;

@@ -21,7 +21,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue, isObject } from './support.js';
+import { describeValue, hasMethods, isObject } from './support.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 type Bag = Record<PropertyKey, unknown>;
@@ -163,7 +163,7 @@ function checkSequelize(sequelize: unknown): Bag {
  * const sequelize = withSequelize(new Sequelize(url, { dialect: 'postgres', dialectModule: lens.pgModule(pg) }), lens);
  */
 export function withSequelize<S extends SequelizeLike>(sequelize: S, lens: Lens): S {
-  if (!isObject(lens) || typeof (lens as unknown as Bag)['withOperation'] !== 'function' || typeof (lens as unknown as Bag)['ignore'] !== 'function') {
+  if (!hasMethods(lens, ['withOperation', 'ignore'])) {
     throw new TypeError(`querylens: withSequelize() expects the lens second (const lens = createLens(); withSequelize(sequelize, lens)); got ${describeValue(lens)}`);
   }
   const instance = checkSequelize(sequelize);

@@ -9,6 +9,19 @@ export function isObject(value: unknown): value is Record<PropertyKey, unknown> 
   return value !== null && (typeof value === 'object' || typeof value === 'function');
 }
 
+/** Whether `value` looks like a lens: an object with these methods (adapters check what they call). */
+export function hasMethods<K extends keyof Lens>(value: unknown, names: readonly K[]): value is Pick<Lens, K> {
+  if (value === null || typeof value !== 'object') return false;
+  for (const name of names) if (typeof (value as Record<string, unknown>)[name] !== 'function') return false;
+  return true;
+}
+
+/** `METHOD /path` without the query string: a request's name until (or unless) a route answers. */
+export function methodAndPath(method: string, url: string): string {
+  const q = url.indexOf('?');
+  return `${method} ${q === -1 ? url : url.slice(0, q)}`;
+}
+
 /** What the caller passed, for error messages: `null`, `string "x"`, `a function (knex)`, `a Pool`, `a plain object`. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -47,8 +60,9 @@ export function whenResponseDone(res: NodeResponseLike, done: (failed: boolean) 
 }
 
 /** Rejects a request scope's work so its end is marked failed; never reaches the application. */
-const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
-const ignore = (): void => {};
+export const RESPONSE_FAILED = new Error('querylens: the response failed (5xx or connection closed early)');
+/** For the scope promise of a request: findings never fail a request, a failed response is the framework's. */
+export const ignore = (): void => {};
 
 /** `next()` as a promise, a synchronous throw included. */
 function callNext(next: () => unknown): Promise<unknown> {

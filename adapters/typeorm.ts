@@ -27,7 +27,7 @@
  * `type: 'postgres'` DataSources are accepted; anything else is a TypeError saying what to pass.
  */
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue } from './support.js';
+import { describeValue, hasMethods } from './support.js';
 
 /** The parts of a TypeORM DataSource this adapter needs; `typeorm`'s `DataSource` satisfies it. */
 export interface TypeORMDataSourceLike {
@@ -197,14 +197,7 @@ function assertDataSource(value: unknown): asserts value is DataSourceInternals 
 }
 
 function assertLens(value: unknown): asserts value is Lens {
-  const lens = value as Partial<Record<'withOperation' | 'ignore' | 'instrument', unknown>> | null | undefined;
-  if (
-    lens === null ||
-    typeof lens !== 'object' ||
-    typeof lens.withOperation !== 'function' ||
-    typeof lens.ignore !== 'function' ||
-    typeof lens.instrument !== 'function'
-  ) {
+  if (!hasMethods(value, ['withOperation', 'ignore', 'instrument'])) {
     throw new TypeError(`querylens: withTypeORM() expects a lens from createLens() second; got ${describeValue(value)}`);
   }
 }
