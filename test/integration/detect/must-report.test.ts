@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLens, type Finding, type Lens, type LensOptions } from 'querylens';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { collectFindings, createBlogSchema, ofKind, type BlogSchema } from './schema.js';
+import { collectFindings, findingsWithLens, createBlogSchema, ofKind, type BlogSchema } from './schema.js';
 
 let db: TestDatabase;
 let admin: pg.Pool;
@@ -37,17 +37,8 @@ afterAll(async () => {
   await db.close();
 });
 
-async function withLens(options: LensOptions, body: (lens: Lens, pool: pg.Pool) => Promise<void>): Promise<Finding[]> {
-  const lens = createLens({ mode: 'development', logger: false, ...options });
-  const findings = collectFindings(lens);
-  const pool = lens.instrument(db.pool({ max: 4 }));
-  try {
-    await body(lens, pool);
-  } finally {
-    await pool.end();
-    await lens.close();
-  }
-  return findings;
+function withLens(options: LensOptions, body: (lens: Lens, pool: pg.Pool) => Promise<void>, poolSize?: number): Promise<Finding[]> {
+  return findingsWithLens(db, options, body, poolSize);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLens, type Finding, type Lens, type LensOptions } from 'querylens';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
-import { collectFindings, createBlogSchema, ofKind, type BlogSchema } from './schema.js';
+import { collectFindings, findingsWithLens, createBlogSchema, ofKind, type BlogSchema } from './schema.js';
 import { primeCommentCounts } from './warm-helpers.js';
 
 let db: TestDatabase;
@@ -31,17 +31,8 @@ afterAll(async () => {
   await db.close();
 });
 
-async function withLens(options: LensOptions, body: (lens: Lens, pool: pg.Pool) => Promise<void>, poolSize = 4): Promise<Finding[]> {
-  const lens = createLens({ mode: 'development', logger: false, ...options });
-  const findings = collectFindings(lens);
-  const pool = lens.instrument(db.pool({ max: poolSize }));
-  try {
-    await body(lens, pool);
-  } finally {
-    await pool.end();
-    await lens.close();
-  }
-  return findings;
+function withLens(options: LensOptions, body: (lens: Lens, pool: pg.Pool) => Promise<void>, poolSize?: number): Promise<Finding[]> {
+  return findingsWithLens(db, options, body, poolSize);
 }
 
 describe('must stay quiet', () => {

@@ -5,8 +5,8 @@
  * when a lens is given, so it never counts.
  */
 import type pg from 'pg';
-import type { Finding, Lens } from 'querylens';
-import { tableName } from '../../helpers/database.js';
+import { createLens, type Finding, type Lens, type LensOptions } from 'querylens';
+import { tableName, type TestDatabase } from '../../helpers/database.js';
 
 export interface BlogSchema {
   /** Schema name; tables are `${s}.posts` etc. */
@@ -64,4 +64,26 @@ export function collectFindings(lens: Lens): Finding[] {
 
 export function ofKind<K extends Finding['kind']>(findings: readonly Finding[], kind: K): Extract<Finding, { kind: K }>[] {
   return findings.filter((f): f is Extract<Finding, { kind: K }> => f.kind === kind);
+}
+
+/**
+ * Runs `body` with a development-mode lens (plus `options`) and a pool of `poolSize` connections it
+ * instruments; returns every finding. Pool and lens are closed whatever `body` does.
+ */
+export async function findingsWithLens(
+  db: TestDatabase,
+  options: LensOptions,
+  body: (lens: Lens, pool: pg.Pool) => Promise<void>,
+  poolSize = 4,
+): Promise<Finding[]> {
+  const lens = createLens({ mode: 'development', logger: false, ...options });
+  const findings = collectFindings(lens);
+  const pool = lens.instrument(db.pool({ max: poolSize }));
+  try {
+    await body(lens, pool);
+  } finally {
+    await pool.end();
+    await lens.close();
+  }
+  return findings;
 }
