@@ -491,9 +491,11 @@ function nPlusOne(state: ScopeState, view: GroupView, site: Site, threshold: num
   if (distinct < 2) return undefined;
   const { link, covering } = findParent(state, view, site);
   let parent: FindingParent | undefined;
+  let parentGroup: Group | undefined;
   let slot: Slot | undefined;
   if (link !== undefined) {
-    parent = parentOf(link.origin.group, 'result-rows');
+    parentGroup = link.origin.group;
+    parent = parentOf(parentGroup, 'result-rows');
     slot = link.slot;
   } else {
     if (site.count < threshold || distinct < threshold) return undefined;
@@ -503,6 +505,7 @@ function nPlusOne(state: ScopeState, view: GroupView, site: Site, threshold: num
     // and the loop's values are not among them (a loop over request input has no parent).
     const plausible = !adj?.sampled || adj.sampledPartly || covering.has(adj) || !view.checkable(site);
     if (adj !== undefined && adj !== group && group.adjacentCountThen === 1 && adj.sql.statementClass === 'read' && plausible) {
+      parentGroup = adj;
       parent = parentOf(adj, 'adjacency');
     }
     slot = view.shape.slots.find((s) => s.column !== undefined && (s.form === '=' || s.form === 'in')) ?? view.shape.slots[0];
@@ -524,6 +527,7 @@ function nPlusOne(state: ScopeState, view: GroupView, site: Site, threshold: num
       batched,
       param,
       parentSummary: parent?.summary,
+      parentTable: parentGroup?.sql.tables[0] === undefined ? undefined : bareTable(parentGroup.sql.tables[0]),
       parentColumn: link?.origin.column,
       aggregate: info.aggregate,
       limited: info.limited,

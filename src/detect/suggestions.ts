@@ -19,6 +19,8 @@ export interface LoopFix {
   readonly param: string;
   /** The parent query's summary and the column whose values fed the loop, when known. */
   readonly parentSummary: string | undefined;
+  /** The parent query's first table, without schema (`posts`). */
+  readonly parentTable: string | undefined;
   readonly parentColumn: string | undefined;
   readonly aggregate: 'count' | 'exists' | undefined;
   /** The child statement has its own LIMIT (top-n per parent). */
@@ -64,10 +66,9 @@ export function nPlusOneSuggestion(fix: LoopFix): string {
         : `Prisma: load the relation with the parent query — include: { ${rel}: true } — or once with ${delegate}findMany({ where: { ${field}: { in: ids } } }), instead of a query per row.`;
     }
     case 'drizzle': {
-      // The adapter names the relation when the schema's relations make it unambiguous; the
-      // parent is the first table of the parent query's summary (`select "s"."posts"` → posts).
+      // The adapter names the relation when the schema's relations make it unambiguous.
       const table = fix.table ?? 'table';
-      const parent = /^\S+\s+(\S+)/.exec(fix.parentSummary ?? '')?.[1]?.split('.').pop()?.replace(/"/g, '') ?? '<parent>';
+      const parent = fix.parentTable ?? '<parent>';
       return fix.aggregate === 'count'
         ? `Drizzle: count all groups in one query — db.select({ ${col}: ${table}.${col}, count: count() }).from(${table}).where(inArray(${table}.${col}, ids)).groupBy(${table}.${col}) — or db.query.${parent}.findMany({ extras: … }), instead of a count per row.`
         : `Drizzle: load it with the parent query — db.query.${parent}.findMany({ with: { ${rel}: true } }) — or once for all rows with where(inArray(${table}.${col}, ids)), instead of a query per row.`;
@@ -93,7 +94,7 @@ export function nPlusOneSuggestion(fix: LoopFix): string {
       // The loop filters the child on `col`; the parent column that fed it links the two (whereRef).
       // A child keyed by its own id is a to-one relation: jsonObjectFrom, else jsonArrayFrom.
       const table = fix.table ?? 'table';
-      const parent = /^\S+\s+(\S+)/.exec(fix.parentSummary ?? '')?.[1]?.split('.').pop()?.replace(/"/g, '') ?? '<parent>';
+      const parent = fix.parentTable ?? '<parent>';
       const helper = col === 'id' ? 'jsonObjectFrom' : 'jsonArrayFrom';
       return fix.aggregate === 'count'
         ? `Kysely: count all groups in one query — db.selectFrom('${table}').select(['${col}', (eb) => eb.fn.countAll().as('count')]).where('${col}', 'in', ids).groupBy('${col}') — instead of a count per row.`
