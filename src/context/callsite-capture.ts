@@ -21,10 +21,11 @@ import type { Callsite, CallsiteCapture } from '../core/query-event.js';
 const OWN_SRC_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const OWN_DIRS: readonly string[] = [OWN_SRC_DIR + sep, join(dirname(OWN_SRC_DIR), 'adapters') + sep];
 /**
- * The demo's HTTP service (`cli/demo-app`) ships inside the package but plays the application: its
- * frames are application frames, so `querylens demo` points at it as it would at a user's code.
+ * `cli/` is not the library but an application of it (it uses only the package entry, as examples
+ * do): its frames are application frames even inside node_modules, so `querylens demo` points at
+ * its service's lines as it would at a user's code.
  */
-const DEMO_APP = join(OWN_SRC_DIR, 'cli', 'demo-app.');
+const OWN_CLI_DIR = join(OWN_SRC_DIR, 'cli') + sep;
 
 /** Raw positions decoded so far → their call site (or null: not an application frame). */
 const MEMO_MAX = 10_000;
@@ -98,7 +99,7 @@ export class CallsiteDecoder {
 }
 
 function isLibraryFile(file: string): boolean {
-  if (toPath(file).startsWith(DEMO_APP)) return false;
+  if (toPath(file).startsWith(OWN_CLI_DIR)) return false;
   if (file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || file.includes('\\node_modules\\')) {
     return true;
   }
