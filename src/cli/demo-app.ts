@@ -47,8 +47,8 @@ interface Author {
 export const POPULAR_POSTS_SQL = `SELECT p.id FROM posts p JOIN comments c ON c.post_id = p.id
   GROUP BY p.id ORDER BY count(*) DESC, p.id LIMIT 5`;
 
-const LATEST_POSTS = 'SELECT id, author_id, title, published_at FROM posts ORDER BY published_at DESC LIMIT 20';
-const COMMENTS_OF_POST = 'SELECT id, post_id, commenter_email, body, created_at FROM comments WHERE post_id = $1 ORDER BY created_at DESC LIMIT 3';
+export const LATEST_POSTS_SQL = 'SELECT id, author_id, title, published_at FROM posts ORDER BY published_at DESC LIMIT 20';
+export const COMMENTS_OF_POST_SQL = 'SELECT id, post_id, commenter_email, body, created_at FROM comments WHERE post_id = $1 ORDER BY created_at DESC LIMIT 3';
 /** The latest three comments of each post in `$1`, in one statement. */
 export const COMMENTS_OF_POSTS_SQL = `SELECT c.* FROM unnest($1::int[]) AS p(id) CROSS JOIN LATERAL (
   SELECT id, post_id, commenter_email, body, created_at FROM comments WHERE post_id = p.id ORDER BY created_at DESC LIMIT 3) c`;
@@ -56,7 +56,7 @@ export const COMMENTS_OF_POSTS_SQL = `SELECT c.* FROM unnest($1::int[]) AS p(id)
 export const COMMENTS_BY_EMAIL_SQL = 'SELECT id, post_id, body, created_at FROM comments WHERE lower(commenter_email) = lower($1) ORDER BY created_at DESC LIMIT 20';
 
 async function latestPosts(pool: pg.Pool): Promise<Post[]> {
-  return (await pool.query<Post>(LATEST_POSTS)).rows;
+  return (await pool.query<Post>(LATEST_POSTS_SQL)).rows;
 }
 
 async function authorById(pool: pg.Pool, id: number): Promise<Author | undefined> {
@@ -85,7 +85,7 @@ export function createDemoApp({ pool, cache, middleware }: DemoAppDeps): Express
   app.get('/feed', async (_req, res) => {
     const posts = await latestPosts(pool);
     for (const post of posts) {
-      post.comments = (await pool.query<Comment>(COMMENTS_OF_POST, [post.id])).rows; // N+1: one query per post
+      post.comments = (await pool.query<Comment>(COMMENTS_OF_POST_SQL, [post.id])).rows; // N+1: one query per post
     }
     res.json(posts);
   });

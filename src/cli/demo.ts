@@ -216,11 +216,11 @@ interface Calibration {
  */
 async function calibrate(client: pg.Client, app: typeof import('./demo-app.js')): Promise<Calibration> {
   const slow = Math.min(...(await timings(client, app.COMMENTS_BY_EMAIL_SQL, [EMAIL], 3)));
-  const latest = (await client.query<{ id: number }>('SELECT id FROM posts ORDER BY published_at DESC LIMIT 20')).rows.map((r) => r.id);
+  const latest = (await client.query<{ id: number }>(app.LATEST_POSTS_SQL)).rows.map((r) => r.id);
   const fast = Math.max(
     ...(await timings(client, app.COMMENTS_OF_POSTS_SQL, [latest], 10)),
-    ...(await timings(client, 'SELECT id, post_id, commenter_email, body, created_at FROM comments WHERE post_id = $1 ORDER BY created_at DESC LIMIT 3', [latest[0]], 10)),
-    ...(await timings(client, 'SELECT id, author_id, title, published_at FROM posts ORDER BY published_at DESC LIMIT 20', [], 10)),
+    ...(await timings(client, app.COMMENTS_OF_POST_SQL, [latest[0]], 10)),
+    ...(await timings(client, app.LATEST_POSTS_SQL, [], 10)),
     ...(await timings(client, 'UPDATE authors SET name = name WHERE id = $1', [1], 10)),
   );
   return { thresholdMs: Math.max(0.5, Math.round(slow * 7) / 10), slowMs: slow, fastMs: fast };
