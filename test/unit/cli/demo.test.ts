@@ -82,7 +82,7 @@ describe('querylens demo on the embedded database', () => {
     expect(s).toContain('21 queries');
     expect(s).toMatch(/kind: +N\+1 query in "GET \/feed"/);
     expect(s).toContain(`at:     ${APP_FILE}:${lineOf('// N+1: one query per post')}:`);
-    expect(s).toContain(`parent: "SELECT posts" at ${APP_FILE}:${lineOf('(await pool.query<Post>(LATEST_POSTS))')} — its rows' values were the loop's parameters`);
+    expect(s).toContain(`parent: "SELECT posts" at ${APP_FILE}:${lineOf('(await pool.query<Post>(LATEST_POSTS_SQL))')} — its rows' values were the loop's parameters`);
     expect(s).toMatch(/count: +20 executions, 20 distinct parameter sets/);
     expect(s).toContain('fix:');
   });
