@@ -9,12 +9,19 @@
 // and its backend share one pinned CPU. Findings go to a counting listener (`logger: false`), so
 // the numbers are the detection's cost, not the cost of printing warnings. Not a gate.
 //
+// Two floor rows run the raw loop with only what the platform charges for the same guarantees,
+// without querylens: each unit of work inside an AsyncLocalStorage (what attributing statements to
+// a unit of work costs on this Node, promise hooks included), and that plus one
+// Error.captureStackTrace per statement at querylens's default depth (what a call site for every
+// statement costs). The last table subtracts them: querylens's own share of each mode.
+//
 // Usage: node bench/suites/nplusone-detection.mjs [--rounds 5] [--scopes 1500] [--no-pin]
 // Needs a PostgreSQL: DATABASE_URL, else postgres://127.0.0.1:5432/test.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arg, argText, databaseUrl, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
+import { arg, argText, databaseUrl, median, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -22,11 +29,15 @@ const DIST = new URL('../../dist/src/index.js', import.meta.url).href;
 
 const SEGMENTS = 10;
 const CHILDREN = 20;
+/** querylens's default `callsiteDepth`. */
+const CALLSITE_DEPTH = 32;
 const POSTS = `ql_bench_n1_posts_${process.pid}`;
 const COMMENTS = `ql_bench_n1_comments_${process.pid}`;
 
 const VARIANTS = [
   { id: 'raw', label: 'raw pg (same loop, no scopes)' },
+  { id: 'floor-als', label: 'floor: raw pg, each unit of work in an AsyncLocalStorage (no querylens)' },
+  { id: 'floor-als-stack', label: 'floor: the same + one Error.captureStackTrace per statement (no querylens)' },
   { id: 'production', label: 'querylens production defaults (detectors on, sampled call sites)', target: 3 },
   { id: 'production-off', label: 'querylens production, every detector off' },
   { id: 'development', label: 'querylens development (detectors on, call sites always)', target: 15 },
@@ -46,7 +57,7 @@ async function child(variant, url, scopes, posts, comments) {
   let pool = new pg.Pool({ connectionString: url, max: 1 });
   let lens;
   let findings = 0;
-  if (variant !== 'raw') {
+  if (variant !== 'raw' && !variant.startsWith('floor')) {
     const { createLens } = await import(DIST);
     lens = createLens(LENS_OPTIONS[variant]);
     lens.on('finding', () => void findings++);
@@ -58,7 +69,34 @@ async function child(variant, url, scopes, posts, comments) {
     const { rows } = await pool.query(listText);
     for (const p of rows) await pool.query(childText, [p.id]);
   };
-  const run = lens === undefined ? unit : () => lens.scope('GET /posts', unit);
+  // The floors: the same loop with only the platform's costs (see the header).
+  const storage = new AsyncLocalStorage();
+  // A fresh holder per capture, kept until the next one, as querylens keeps its captures.
+  let holder;
+  const capture = () => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = CALLSITE_DEPTH;
+    holder = {};
+    Error.captureStackTrace(holder, capture);
+    Error.stackTraceLimit = limit;
+  };
+  const unitWithStacks = async () => {
+    capture();
+    const { rows } = await pool.query(listText);
+    for (const p of rows) {
+      capture();
+      await pool.query(childText, [p.id]);
+    }
+  };
+  const frame = { name: 'GET /posts' };
+  const run =
+    variant === 'floor-als'
+      ? () => storage.run(frame, unit)
+      : variant === 'floor-als-stack'
+        ? () => storage.run(frame, unitWithStacks)
+        : lens === undefined
+          ? unit
+          : () => lens.scope('GET /posts', unit);
   const pinned = await pinTogether(pool, url);
   for (let i = 0; i < Math.min(200, scopes); i++) await run();
   globalThis.gc?.();
@@ -77,6 +115,23 @@ async function child(variant, url, scopes, posts, comments) {
   await pool.end();
   await lens?.close();
   process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned, findings })}\n`);
+}
+
+/** Each mode minus the floor that provides the same guarantees: what querylens itself adds. */
+function printOwnShare(samples) {
+  const cpu = (id) => {
+    const s = samples.get(id);
+    return s.length === 0 ? undefined : median(s.map((x) => x.cpuUs));
+  };
+  console.log('\n| variant | over floor | querylens\'s own CPU µs/query |');
+  console.log('|---|---|---:|');
+  for (const [id, floor] of [['production', 'floor-als'], ['production-off', 'floor-als'], ['development', 'floor-als-stack'], ['development-off', 'floor-als']]) {
+    const a = cpu(id);
+    const b = cpu(floor);
+    if (a === undefined || b === undefined) continue;
+    const d = a - b;
+    console.log(`| ${VARIANTS.find((v) => v.id === id).label} | ${floor} | ${d >= 0 ? '+' : ''}${d.toFixed(2)} |`);
+  }
 }
 
 async function parent() {
@@ -106,6 +161,7 @@ async function parent() {
       describe: (result) => `, ${result.findings} findings`,
     });
     printOverheadTable(VARIANTS, samples);
+    printOwnShare(samples);
   } finally {
     await admin.query(`DROP TABLE IF EXISTS ${POSTS}, ${COMMENTS}`);
     await admin.end();
