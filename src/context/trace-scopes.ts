@@ -10,6 +10,7 @@
  * MAX_OPEN_TRACE_SCOPES are open at once (the oldest is ended first).
  */
 import { createRequire } from 'node:module';
+import { otelContextRegistered } from '../core/otel-globals.js';
 import { Scope } from './scope.js';
 
 export const MAX_OPEN_TRACE_SCOPES = 1000;
@@ -49,7 +50,8 @@ export function otelContextCapture(enabled: boolean): (() => unknown) | undefine
   if (!enabled) return undefined;
   const contextApi = (loadOtelApi() as { readonly context?: { active?: () => unknown } } | undefined)?.context;
   if (contextApi === undefined || typeof contextApi.active !== 'function') return undefined;
-  return () => contextApi.active!();
+  // Without a registered context manager the active context is always the root one: capture nothing.
+  return () => (otelContextRegistered() ? contextApi.active!() : undefined);
 }
 
 interface OpenTrace {
@@ -77,6 +79,8 @@ export class TraceScopes {
 
   /** The unit of work of the active span's trace, or undefined when no span is active. */
   current(now: number): Scope | undefined {
+    // No context manager registered: no span can be active (core/otel-globals.ts).
+    if (!otelContextRegistered()) return undefined;
     const span = this.#api.trace.getActiveSpan();
     if (span === undefined) return undefined;
     const traceId = span.spanContext().traceId;

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type { MeterProviderLike, TracerProviderLike } from '../core/lens-options.js';
+import { otelMetricsRegistered, otelTracingRegistered } from '../core/otel-globals.js';
 import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './semconv.js';
 
 export type Api = typeof OtelApi;
@@ -52,6 +53,8 @@ export class TracerSource {
 
   get(): OtelApi.Tracer | undefined {
     if (this.#explicit !== undefined) return this.#explicit;
+    // Nothing registered: the API would hand out its no-op proxy (see core/otel-globals.ts).
+    if (!otelTracingRegistered()) return undefined;
     const provider = this.#api.trace.getTracerProvider();
     if (provider === this.#provider) return this.#tracer;
     const proxy = provider as Partial<OtelApi.ProxyTracerProvider>;
@@ -70,6 +73,9 @@ export class TracerSource {
  * `generation` changes whenever the provider does, telling the caller to (re)create its instruments
  * (the global provider was set or replaced).
  */
+/** Stands for "no global meter provider registered" (a provider object never equals it). */
+const NO_PROVIDER: unique symbol = Symbol('no meter provider');
+
 export class MeterSource {
   readonly #api: Api;
   readonly #explicit: MeterProviderLike | undefined;
@@ -89,10 +95,15 @@ export class MeterSource {
 
   /** The current meter (one global lookup when no explicit provider was given). */
   get(): OtelApi.Meter | undefined {
-    const provider = this.#explicit ?? this.#api.metrics.getMeterProvider();
+    // Nothing registered: no meter, without asking the API (see core/otel-globals.ts).
+    const provider = this.#explicit ?? (otelMetricsRegistered() ? this.#api.metrics.getMeterProvider() : NO_PROVIDER);
     if (provider === this.#provider) return this.#meter;
     this.#provider = provider;
     this.#generation++;
+    if (provider === NO_PROVIDER) {
+      this.#meter = undefined;
+      return undefined;
+    }
     const meter = provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION) as OtelApi.Meter;
     this.#meter = meter === this.#api.createNoopMeter() ? undefined : meter;
     return this.#meter;

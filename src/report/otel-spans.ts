@@ -26,6 +26,7 @@ import type { ResolvedTracingOptions } from '../core/lens-options.js';
 import type { ConnectionTarget, LensEvent, QueryEndEvent, QueryStartEvent, ResultView, ScopeInfo } from '../core/query-event.js';
 import type { SqlInfo } from '../core/sql-info.js';
 import type { QuerySink } from '../core/query-pipeline.js';
+import { otelContextRegistered } from '../core/otel-globals.js';
 import type { DebugOnce } from './debug-once.js';
 import type { Api } from './otel-api.js';
 import { TracerSource } from './otel-api.js';
@@ -150,6 +151,8 @@ export class OtelSpanSink implements QuerySink {
   }
 
   #scopeStart(scope: ScopeInfo): void {
+    // No context manager registered: no span can be active (core/otel-globals.ts).
+    if (!otelContextRegistered()) return;
     const span = this.#api.trace.getSpan(this.#api.context.active());
     if (span !== undefined && this.#api.trace.isSpanContextValid(span.spanContext())) this.#scopeSpans.set(scope, span);
   }
