@@ -17,7 +17,7 @@ import { INTERNAL_QUERY } from '../core/internal-query.js';
 import type { ContextFrame } from '../context/context-frame.js';
 import { callInFrame } from '../context/context-frame.js';
 import type { PgQueryConfigLike, PgSubmittableLike, QueryMethod } from './pg-shapes.js';
-import { isSubmittable, protoMethod } from './pg-shapes.js';
+import { isSubmittable, protoQuery } from './pg-shapes.js';
 import { captureEntry, takeHandoff } from './query-entry.js';
 import { QueryStart, finishQuery } from './query-record.js';
 import type { Recorder } from './recorder.js';
@@ -90,7 +90,7 @@ export function createClientQuery(state: ClientState): QueryMethod {
   const recorder = state.recorder;
 
   const query: QueryMethod = function query(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
-    const inner = (state.ownQuery ?? protoMethod(state.self, 'query')) as QueryMethod;
+    const inner = (state.ownQuery ?? protoQuery(state.self));
     const poolEntry = takeHandoff(config);
     if (!state.switch.on || recorder.closed) return inner.call(this, config, values, callback);
 

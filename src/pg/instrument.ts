@@ -90,7 +90,10 @@ function instrumentPool(pool: PgPoolLike, recorder: Recorder, name: string | und
     onClient: (client) => {
       // An event listener: whatever happens here must not throw into pg-pool.
       try {
-        if (!sw.on || !isPgClient(client)) return;
+        if (!sw.on) return;
+        // Every checkout emits 'acquire': a client instrumented already (the common case) is one lookup.
+        if (states.get(client as object)?.switch.on === true) return;
+        if (!isPgClient(client)) return;
         target.learnFrom(client);
         instrumentClient(client, recorder, target, sw);
       } catch (err) {

@@ -61,9 +61,20 @@ export interface PgModuleLike {
   readonly Client: new (...args: never[]) => PgClientLike;
 }
 
-/** The method pg has for `key` right now: looked up on the prototype at call time, so a later patch (an APM) is honoured. */
-export function protoMethod(self: object, key: string): (this: unknown, ...args: never[]) => unknown {
-  return (Object.getPrototypeOf(self) as Record<string, (this: unknown, ...args: never[]) => unknown>)[key]!;
+type ProtoMethods = { readonly query: QueryMethod; readonly connect: (this: unknown, callback?: unknown) => unknown };
+
+/**
+ * The `query` pg has right now: looked up on the prototype at call time, so a later patch (an APM)
+ * is honoured. One function per method name: a named property load stays a fast inline-cache hit,
+ * where a lookup by a variable key through several prototypes does not (it runs on every query).
+ */
+export function protoQuery(self: object): QueryMethod {
+  return (Object.getPrototypeOf(self) as ProtoMethods).query;
+}
+
+/** The `connect` pg-pool has right now (see protoQuery). */
+export function protoConnect(self: object): ProtoMethods['connect'] {
+  return (Object.getPrototypeOf(self) as ProtoMethods).connect;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

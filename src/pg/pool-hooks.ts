@@ -9,7 +9,7 @@ import { INTERNAL_QUERY } from '../core/internal-query.js';
 import type { ScopeInfo } from '../core/query-event.js';
 import { callInFrame, currentFrame } from '../context/context-frame.js';
 import type { QueryMethod } from './pg-shapes.js';
-import { protoMethod } from './pg-shapes.js';
+import { protoConnect, protoQuery } from './pg-shapes.js';
 import { captureEntry, currentScope, swapHandoff, swapPending, takePending } from './query-entry.js';
 import type { PoolState } from './target-state.js';
 
@@ -18,7 +18,7 @@ type AnyFunction = (...args: never[]) => unknown;
 export function createPoolQuery(state: PoolState): QueryMethod {
   const recorder = state.recorder;
   const query: QueryMethod = function query(this: unknown, text: unknown, values?: unknown, callback?: unknown): unknown {
-    const inner = (state.ownQuery ?? protoMethod(state.self, 'query')) as QueryMethod;
+    const inner = (state.ownQuery ?? protoQuery(state.self));
     if (
       !state.switch.on ||
       recorder.closed ||
@@ -74,7 +74,7 @@ function reportTimeout(state: PoolState, error: unknown, scope: ScopeInfo | unde
 export function createPoolConnect(state: PoolState): (callback?: unknown) => unknown {
   const recorder = state.recorder;
   return function connect(this: unknown, callback?: unknown): unknown {
-    const inner = (state.ownConnect ?? protoMethod(state.self, 'connect')) as (this: unknown, callback?: unknown) => unknown;
+    const inner = (state.ownConnect ?? protoConnect(state.self)) as (this: unknown, callback?: unknown) => unknown;
     const entry = takePending();
     if (!state.switch.on || recorder.closed) return inner.call(this, callback);
     const timeouts = watchesTimeouts(state, this);
