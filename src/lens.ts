@@ -22,7 +22,7 @@ import { createRequestMiddleware } from './context/request-scope.js';
 import { Scope } from './context/scope.js';
 import { TraceScopes, loadOtelApi, otelContextCapture } from './context/trace-scopes.js';
 import type { InstrumentOptions } from './pg/instrument.js';
-import { instrumentPg, uninstrumentPg } from './pg/instrument.js';
+import { connectionTargetOf, instrumentPg, uninstrumentPg } from './pg/instrument.js';
 import { createPgModule } from './pg/pg-module.js';
 import type { Recorder } from './pg/recorder.js';
 import { QueryDetector, detectConfig } from './detect/query-detector.js';
@@ -116,8 +116,8 @@ export class Lens {
     // Development: readable warnings; production: structured warn records; test: nothing (scopes throw).
     const findingLog = createFindingLog(options.mode, this.logger);
     if (findingLog !== undefined) this.#pipeline.onFinding(findingLog);
-    // Telemetry: pool registry, slow-query log (+ EXPLAIN), OpenTelemetry spans and metrics (in
-    // that order); findings become span events and the querylens.findings counter.
+    // Telemetry: slow-query log (+ EXPLAIN on the registered pools), OpenTelemetry spans and
+    // metrics (in that order); findings become span events and the querylens.findings counter.
     this.#telemetry = createTelemetry(options, this.logger);
     for (const sink of this.#telemetry.sinks) this.#pipeline.addSink(sink);
     if (this.#telemetry.onFinding !== undefined) this.#pipeline.onFinding(this.#telemetry.onFinding);
@@ -165,7 +165,7 @@ export class Lens {
    */
   instrument<T>(target: T, options?: InstrumentOptions): T {
     const instrumented = instrumentPg(target, this.#recorder, options);
-    this.#telemetry.registerPool(instrumented);
+    this.#telemetry.registerPool(instrumented, connectionTargetOf(instrumented));
     return instrumented;
   }
 
@@ -187,11 +187,7 @@ export class Lens {
     }
     const mod = createPgModule(
       pg,
-      (instance) => {
-        const instrumented = instrumentPg(instance, this.#recorder);
-        this.#telemetry.registerPool(instrumented);
-        return instrumented;
-      },
+      (instance) => this.instrument(instance),
       (nested) => this.pgModule(nested),
     );
     this.#pgModules.set(pg as object, mod as object);

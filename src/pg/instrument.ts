@@ -8,6 +8,7 @@
  * them in turn; the pg methods underneath are looked up on the prototype at call time.
  */
 import { createClientQuery } from './client-query.js';
+import type { ConnectionTarget } from '../core/query-event.js';
 import { PgConnectionTarget } from './connection-target.js';
 import type { PgClientLike, PgPoolLike } from './pg-shapes.js';
 import { describeNonPg, isPgClient, isPgPool } from './pg-shapes.js';
@@ -38,6 +39,11 @@ function restore(obj: object, key: string, ours: unknown, previous: unknown): vo
   if ((obj as Record<string, unknown>)[key] !== ours) return;
   if (previous === undefined) delete (obj as Record<string, unknown>)[key];
   else install(obj, key, previous);
+}
+
+/** The target an instrumented pool or client names in its events (undefined if this copy of querylens did not instrument it). */
+export function connectionTargetOf(obj: unknown): ConnectionTarget | undefined {
+  return obj !== null && typeof obj === 'object' ? states.get(obj)?.target : undefined;
 }
 
 /** True if this object is instrumented (by this or another copy of querylens) and switched on. */

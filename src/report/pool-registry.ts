@@ -1,15 +1,13 @@
 /**
  * The pg pools a lens instrumented, as objects: the EXPLAIN runner borrows connections from them,
- * and their public `acquire`/`release` events give the connection use time. Events name their pool
- * only as a `ConnectionTarget`, so each pool is matched to its target once, through the connection
- * an event ran on (pg-pool's `acquire` event tells which pool handed that client out); a pool not
- * matched yet is looked up by database, host and port.
+ * and their public `acquire`/`release` events give the connection use time. Each pool is
+ * registered with the ConnectionTarget the pg layer made for it, which names it in events and
+ * carries its database, host and port (learned from its options and first client).
  *
  * Weak everywhere (pools and clients are the application's), bounded (MAX_POOLS), and listeners are
  * removed when a pool is unregistered.
  */
-import type { ConnectionTarget, LensEvent } from '../core/query-event.js';
-import type { QuerySink } from '../core/query-pipeline.js';
+import type { ConnectionTarget } from '../core/query-event.js';
 
 /** pg-pool, structurally: what the registry and the EXPLAIN runner use. */
 export interface PoolLike {
@@ -19,15 +17,12 @@ export interface PoolLike {
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount?: number;
-  readonly options?: { readonly max?: unknown; readonly database?: unknown; readonly host?: unknown; readonly port?: unknown; readonly connectionString?: unknown };
+  readonly options?: { readonly max?: unknown };
 }
 
 export interface PoolClientLike {
   query(config: unknown): Promise<{ readonly rows: readonly unknown[] }>;
   release(error?: Error | boolean): void;
-  readonly database?: unknown;
-  readonly host?: unknown;
-  readonly port?: unknown;
 }
 
 /** Pools remembered at once; beyond this the oldest registration is forgotten. */
@@ -35,21 +30,9 @@ export const MAX_POOLS = 1000;
 
 interface Registration {
   readonly ref: WeakRef<PoolLike>;
+  readonly target: ConnectionTarget;
   readonly onAcquire: (client: object) => void;
   readonly onRelease: (error: unknown, client: object) => void;
-  /** database/host/port learned from the pool's options and its first connected client. */
-  database: string | undefined;
-  host: string | undefined;
-  port: number | undefined;
-}
-
-function str(x: unknown): string | undefined {
-  return typeof x === 'string' && x !== '' ? x : undefined;
-}
-
-function port(x: unknown): number | undefined {
-  const n = typeof x === 'string' ? Number(x) : x;
-  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 export function isPoolLike(x: unknown): x is PoolLike {
@@ -63,58 +46,39 @@ export function isPoolLike(x: unknown): x is PoolLike {
   );
 }
 
-export class PoolRegistry implements QuerySink {
-  readonly name = 'pool-registry';
-  readonly accepts = ['query-end'] as const;
+export class PoolRegistry {
   readonly #byPool = new WeakMap<PoolLike, Registration>();
+  readonly #byTarget = new WeakMap<ConnectionTarget, Registration>();
   /** For iteration; holds pools only weakly (listeners close over the registration, not the pool). */
   #list: Registration[] = [];
-  readonly #targetOf = new WeakMap<PoolLike, ConnectionTarget>();
-  readonly #poolOf = new WeakMap<ConnectionTarget, WeakRef<PoolLike>>();
   readonly #acquiredAt = new WeakMap<object, number>();
-  /** Which registered pool handed each client out. */
-  readonly #clients = new WeakMap<object, Registration>();
   /** Called with the time a connection was checked out, ms (the metrics sink listens). */
   onUseTime: ((target: ConnectionTarget, ms: number) => void) | undefined;
 
-  /** Remembers an instrumented pool (idempotent); anything that is not a pg-pool is ignored. */
-  register(pool: unknown): void {
-    if (!isPoolLike(pool) || this.#byPool.has(pool)) return;
+  /**
+   * Remembers an instrumented pool and its target (idempotent); anything that is not a pg-pool, or
+   * has no target (instrumented by another copy of querylens), is ignored.
+   */
+  register(pool: unknown, target: ConnectionTarget | undefined): void {
+    if (!isPoolLike(pool) || target === undefined || this.#byPool.has(pool)) return;
     this.#prune();
-    const options = pool.options;
     const registration: Registration = {
       ref: new WeakRef(pool),
+      target,
       onAcquire: (client) => {
-        this.#clients.set(client, registration);
         if (this.onUseTime !== undefined) this.#acquiredAt.set(client, performance.now());
-        this.#learn(registration, client as PoolClientLike);
       },
       onRelease: (_error, client) => {
         const at = this.#acquiredAt.get(client);
         if (at === undefined) return;
         this.#acquiredAt.delete(client);
-        const p = registration.ref.deref();
-        const target = p === undefined ? undefined : this.#targetOf.get(p);
-        if (target !== undefined) this.onUseTime?.(target, performance.now() - at);
+        this.onUseTime?.(target, performance.now() - at);
       },
-      database: str(options?.database),
-      host: str(options?.host),
-      port: port(options?.port),
     };
-    const url = str(options?.connectionString);
-    if (url !== undefined) {
-      try {
-        const parsed = new URL(url);
-        registration.database ??= str(decodeURIComponent(parsed.pathname.slice(1)));
-        registration.host ??= str(decodeURIComponent(parsed.hostname));
-        registration.port ??= port(parsed.port);
-      } catch {
-        // not a URL: the first client tells
-      }
-    }
     pool.on('acquire', registration.onAcquire as (...args: never[]) => void);
     pool.on('release', registration.onRelease as (...args: never[]) => void);
     this.#byPool.set(pool, registration);
+    this.#byTarget.set(target, registration);
     this.#list.push(registration);
   }
 
@@ -126,6 +90,7 @@ export class PoolRegistry implements QuerySink {
     pool.removeListener('acquire', registration.onAcquire as (...args: never[]) => void);
     pool.removeListener('release', registration.onRelease as (...args: never[]) => void);
     this.#byPool.delete(pool);
+    this.#byTarget.delete(registration.target);
     this.#list = this.#list.filter((r) => r !== registration);
   }
 
@@ -140,41 +105,23 @@ export class PoolRegistry implements QuerySink {
     }
   }
 
-  #learn(registration: Registration, client: PoolClientLike): void {
-    if (registration.database !== undefined && registration.host !== undefined && registration.port !== undefined) return;
-    registration.database ??= str(client.database);
-    registration.host ??= str(client.host);
-    registration.port ??= port(client.port);
-  }
-
-  handle(event: LensEvent): void {
-    if (event.type !== 'query-end' || event.target.kind !== 'pool' || event.connection === undefined) return;
-    const target = event.target;
-    if (this.#poolOf.has(target)) return;
-    const pool = this.#clients.get(event.connection)?.ref.deref();
-    if (pool !== undefined && !this.#targetOf.has(pool)) this.#link(pool, target);
-  }
-
-  #link(pool: PoolLike, target: ConnectionTarget): void {
-    this.#poolOf.set(target, new WeakRef(pool));
-    this.#targetOf.set(pool, target);
-  }
-
   /**
-   * The pool behind a target: the one matched to it, else a registered pool on the same database,
-   * host and port (preferring one whose counters equal the target's). Undefined when none is live.
+   * The pool behind a target: the one registered with it, else a registered pool on the same
+   * database, host and port (a standalone client's; preferring a pool whose counters equal the
+   * target's). Undefined when none is live.
    */
   poolFor(target: ConnectionTarget): PoolLike | undefined {
-    const linked = this.#poolOf.get(target)?.deref();
-    if (linked !== undefined) return linked;
+    const own = this.#byTarget.get(target)?.ref.deref();
+    if (own !== undefined) return own;
     const counts = target.poolCounts();
     let fallback: PoolLike | undefined;
     for (const r of this.#list) {
       const pool = r.ref.deref();
       if (pool === undefined) continue;
-      if (r.database !== target.database) continue;
-      if (r.host !== undefined && target.host !== undefined && r.host !== target.host) continue;
-      if (r.port !== undefined && target.port !== undefined && r.port !== target.port) continue;
+      const t = r.target;
+      if (t.database !== target.database) continue;
+      if (t.host !== undefined && target.host !== undefined && t.host !== target.host) continue;
+      if (t.port !== undefined && target.port !== undefined && t.port !== target.port) continue;
       // A heuristic match is used, never remembered.
       if (target.kind === 'pool' && counts !== undefined && pool.totalCount === counts.total && pool.idleCount === counts.idle) return pool;
       fallback ??= pool;

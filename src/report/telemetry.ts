@@ -1,6 +1,6 @@
 /**
  * The production telemetry of one lens, wired once at construction from the resolved options:
- * the pool registry, the slow-query log (with its EXPLAIN runner), OpenTelemetry spans and metrics,
+ * the pool registry (not a sink: pools are registered by the lens), the slow-query log (with its EXPLAIN runner), OpenTelemetry spans and metrics,
  * and the finding listener that turns findings into span events and the `querylens.findings`
  * counter. Features that are off add no sink; without `@opentelemetry/api` installed, spans and
  * metrics are off.
@@ -10,7 +10,7 @@
  */
 import type { Finding } from '../core/finding.js';
 import type { ResolvedMetricsOptions, ResolvedSlowQueryOptions, ResolvedTracingOptions } from '../core/lens-options.js';
-import type { ScopeInfo } from '../core/query-event.js';
+import type { ConnectionTarget, ScopeInfo } from '../core/query-event.js';
 import type { QuerySink } from '../core/query-pipeline.js';
 import { DebugOnce } from './debug-once.js';
 import { ExplainRunner } from './explain.js';
@@ -32,8 +32,8 @@ export interface Telemetry {
   readonly sinks: readonly QuerySink[];
   /** The finding listener (span events, findings counter); undefined when neither is on. */
   readonly onFinding: ((finding: Finding, scope: ScopeInfo | undefined) => void) | undefined;
-  /** An instrumented pool (EXPLAIN connections, use time); anything else is ignored. */
-  registerPool(pool: unknown): void;
+  /** An instrumented pool and the target its events name (EXPLAIN connections, use time); anything else is ignored. */
+  registerPool(pool: unknown, target: ConnectionTarget | undefined): void;
   unregisterPool(pool: unknown): void;
   /** Failures logged once at debug, by kind (diagnostics, tests). */
   readonly failures: ReadonlyMap<string, number>;
@@ -52,7 +52,6 @@ export function createTelemetry(options: TelemetryOptions, logger: LoggerLike | 
   const slow = options.slowQuery === false ? undefined : new SlowQuerySink(options.slowQuery, { logger, debug, spans, explain });
 
   const sinks: QuerySink[] = [];
-  if (registry !== undefined) sinks.push(registry);
   if (slow !== undefined) sinks.push(slow);
   if (spans !== undefined) sinks.push(spans);
   if (metrics !== undefined) sinks.push(metrics);
@@ -66,7 +65,7 @@ export function createTelemetry(options: TelemetryOptions, logger: LoggerLike | 
             spans?.addFinding(finding, scope);
             metrics?.countFinding(finding);
           },
-    registerPool: (pool) => registry?.register(pool),
+    registerPool: (pool, target) => registry?.register(pool, target),
     unregisterPool: (pool) => registry?.unregister(pool),
     failures: debug.counts,
   };
