@@ -99,12 +99,12 @@ export class CallsiteDecoder {
 }
 
 function isLibraryFile(file: string): boolean {
-  if (toPath(file).startsWith(OWN_CLI_DIR)) return false;
+  const path = toPath(file);
+  if (path.startsWith(OWN_CLI_DIR)) return false;
   if (file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || file.includes('\\node_modules\\')) {
     return true;
   }
   if (!file.includes('/') && !file.includes('\\')) return true; // 'native', '<anonymous>', evalmachine
-  const path = toPath(file);
   return OWN_DIRS.some((dir) => path.startsWith(dir));
 }
 

@@ -90,7 +90,7 @@ export function createClientQuery(state: ClientState): QueryMethod {
   const recorder = state.recorder;
 
   const query: QueryMethod = function query(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
-    const inner = (state.ownQuery ?? protoQuery(state.self));
+    const inner = state.ownQuery ?? protoQuery(state.self);
     const poolEntry = takeHandoff(config);
     if (!state.switch.on || recorder.closed) return inner.call(this, config, values, callback);
 

@@ -18,7 +18,7 @@ type AnyFunction = (...args: never[]) => unknown;
 export function createPoolQuery(state: PoolState): QueryMethod {
   const recorder = state.recorder;
   const query: QueryMethod = function query(this: unknown, text: unknown, values?: unknown, callback?: unknown): unknown {
-    const inner = (state.ownQuery ?? protoQuery(state.self));
+    const inner = state.ownQuery ?? protoQuery(state.self);
     if (
       !state.switch.on ||
       recorder.closed ||
@@ -74,7 +74,7 @@ function reportTimeout(state: PoolState, error: unknown, scope: ScopeInfo | unde
 export function createPoolConnect(state: PoolState): (callback?: unknown) => unknown {
   const recorder = state.recorder;
   return function connect(this: unknown, callback?: unknown): unknown {
-    const inner = (state.ownConnect ?? protoConnect(state.self)) as (this: unknown, callback?: unknown) => unknown;
+    const inner = state.ownConnect ?? protoConnect(state.self);
     const entry = takePending();
     if (!state.switch.on || recorder.closed) return inner.call(this, callback);
     const timeouts = watchesTimeouts(state, this);

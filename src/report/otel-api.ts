@@ -8,25 +8,21 @@
  * `createLens` still receives spans and metrics. With no SDK registered the lookups say so
  * (`undefined`), and the sinks skip all work for the query.
  */
-import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type { MeterProviderLike, TracerProviderLike } from '../core/lens-options.js';
 import { otelMetricsRegistered, otelTracingRegistered } from '../core/otel-globals.js';
+import { loadOtelApi } from '../context/trace-scopes.js';
 import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './semconv.js';
 
 export type Api = typeof OtelApi;
 
 let loaded: Api | null | undefined;
 
-/** The API module, or undefined when it is not installed (memoised). */
+/** The API module, or undefined when it is not installed (memoised; the one require trace scopes use). */
 export function loadApi(): Api | undefined {
   if (loaded === undefined) {
-    try {
-      const api = createRequire(import.meta.url)('@opentelemetry/api') as Partial<Api>;
-      loaded = typeof api.trace?.getTracerProvider === 'function' && typeof api.metrics?.getMeterProvider === 'function' ? (api as Api) : null;
-    } catch {
-      loaded = null;
-    }
+    const api = loadOtelApi() as Partial<Api> | undefined;
+    loaded = typeof api?.trace?.getTracerProvider === 'function' && typeof api.metrics?.getMeterProvider === 'function' ? (api as Api) : null;
   }
   return loaded ?? undefined;
 }
