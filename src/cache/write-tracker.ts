@@ -87,18 +87,12 @@ class Frame {
     this.name = name;
   }
 
-  add(w: TableWrites): void {
+  /** Adds a statement's writes, or a whole (savepoint) frame's. */
+  add(w: TableWrites | Frame): void {
     for (const t of w.tables) this.tables.add(t);
     for (const t of w.truncated) this.truncated.add(t);
     if (w.all) this.all = true;
     if (w.ddl) this.ddl = true;
-  }
-
-  merge(f: Frame): void {
-    for (const t of f.tables) this.tables.add(t);
-    for (const t of f.truncated) this.truncated.add(t);
-    if (f.all) this.all = true;
-    if (f.ddl) this.ddl = true;
   }
 
   get empty(): boolean {
@@ -111,7 +105,6 @@ interface ConnState {
   frames: Frame[];
 }
 
-const NO_WRITES: TableWrites = Object.freeze({ tables: [], truncated: [], all: false, ddl: false });
 const ALL: TableWrites = Object.freeze({ tables: [], truncated: [], all: true, ddl: false });
 const NONE_STEP: Step = Object.freeze({ kind: 'none', writes: undefined, name: undefined });
 
@@ -180,48 +173,19 @@ function hasKeyword(text: string, ...kws: number[]): boolean {
   return false;
 }
 
-/**
- * The relation names right after the leading keywords (`TRUNCATE [TABLE] [ONLY] a, b`,
- * `COPY a (cols) FROM`, `REFRESH MATERIALIZED VIEW [CONCURRENTLY] mv`), for statements whose
- * targets the analyser does not list.
- */
-function leadingNames(text: string): string[] {
-  const t = lex(text, lexed);
-  const skip: readonly number[] = [KW.TRUNCATE, KW.TABLE, KW.ONLY, KW.COPY, KW.REFRESH, KW.MATERIALIZED, KW.VIEW, KW.CONCURRENTLY];
-  let i = 0;
-  while (i < t.count && t.kind[i] === Tok.Ident && skip.includes(t.kw[i]!)) i++;
-  const names: string[] = [];
-  let name = '';
-  for (; i < t.count; i++) {
-    const k = t.kind[i]!;
-    if (k === Tok.QIdent || (k === Tok.Ident && (name.endsWith('.') || name === '') && (t.kw[i] === 0 || name.endsWith('.')))) {
-      name += identText(t, i);
-    } else if (k === Tok.Dot && name !== '') {
-      name += '.';
-    } else if (k === Tok.Comma && name !== '') {
-      names.push(name);
-      name = '';
-    } else break;
-  }
-  if (name !== '' && !name.endsWith('.')) names.push(name);
-  return names;
-}
-
 function stepOf(sql: SqlInfo, text: string): Step {
   switch (sql.statementClass) {
     case 'read':
       return NONE_STEP;
     case 'write': {
-      let written = sql.writtenTables;
-      if (written.length === 0 && (sql.command === 'TRUNCATE' || sql.command === 'COPY')) written = leadingNames(text);
+      const written = sql.writtenTables;
       if (written.length === 0) return { kind: 'write', writes: ALL, name: undefined };
       const tables = written.map(relname);
       const truncate = sql.command === 'TRUNCATE';
       return { kind: 'write', writes: { tables, truncated: truncate ? tables : [], all: false, ddl: false }, name: undefined };
     }
     case 'ddl': {
-      const names = sql.tables.length > 0 ? sql.tables : sql.command === 'REFRESH' ? leadingNames(text) : [];
-      return { kind: 'ddl', writes: { tables: names.map(relname), truncated: [], all: false, ddl: true }, name: undefined };
+      return { kind: 'ddl', writes: { tables: sql.tables.map(relname), truncated: [], all: false, ddl: true }, name: undefined };
     }
     case 'transaction':
       return transactionStep(text, sql.command);
@@ -294,10 +258,6 @@ export class CacheWriteTracker implements QuerySink {
     };
   }
 
-  get listenerCount(): number {
-    return this.#listeners.length;
-  }
-
   /** An explicit transaction is open on this connection, as far as its statements told. */
   inTransaction(connection: object): boolean {
     return this.#connections.get(connection)?.open === true;
@@ -323,7 +283,7 @@ export class CacheWriteTracker implements QuerySink {
       plan = { steps: [step], multi: false, writes: step.writes };
     } else {
       const steps = splitStatements(event.text).map((s) => stepOf(this.#analyze(s), s));
-      const writes = unionWrites(steps.map((s) => s.writes).filter((w): w is TableWrites => w !== undefined && w !== NO_WRITES));
+      const writes = unionWrites(steps.map((s) => s.writes).filter((w): w is TableWrites => w !== undefined));
       plan = { steps, multi: true, writes };
     }
     this.#plans.set(sql, plan);
@@ -361,16 +321,16 @@ export class CacheWriteTracker implements QuerySink {
       }
     }
     if (held === undefined) return;
-    if (this.#holds.size >= MAX_HOLDS) this.#releaseAll();
+    if (this.#holds.size >= MAX_HOLDS) for (const id of this.#holds.keys()) this.#release(id);
     const listeners = this.#listeners;
     this.#holds.set(event.id, { listeners, handles: listeners.map((l) => l.hold(held)) });
   }
 
-  #releaseAll(): void {
-    for (const [id, h] of this.#holds) {
-      this.#holds.delete(id);
-      h.listeners.forEach((l, i) => l.release(h.handles[i]));
-    }
+  #release(id: number): void {
+    const h = this.#holds.get(id);
+    if (h === undefined) return;
+    this.#holds.delete(id);
+    h.listeners.forEach((l, i) => l.release(h.handles[i]));
   }
 
   #end(event: QueryEndEvent): void {
@@ -380,11 +340,7 @@ export class CacheWriteTracker implements QuerySink {
         else this.#reconcile(event.connection ?? event.target);
       }
     } finally {
-      const h = this.#holds.get(event.id);
-      if (h !== undefined) {
-        this.#holds.delete(event.id);
-        h.listeners.forEach((l, i) => l.release(h.handles[i]));
-      }
+      this.#release(event.id);
     }
   }
 
@@ -452,7 +408,7 @@ export class CacheWriteTracker implements QuerySink {
           const at = findFrame(st, step.name);
           if (at > 0) {
             const below = st.frames[at - 1]!;
-            for (const f of st.frames.splice(at)) below.merge(f);
+            for (const f of st.frames.splice(at)) below.add(f);
           }
         }
         break;
@@ -500,11 +456,8 @@ export class CacheWriteTracker implements QuerySink {
     }
 
     // The client's own view wins over what the text suggested.
-    if (status === 'I' && st.open) {
-      const pending = pendingOf(st);
-      if (pending[0] !== undefined) this.#emitCommit(pending[0]);
-      reset(st);
-    } else if ((status === 'T' || status === 'E') && !st.open) {
+    if (status === 'I' && st.open) this.#endedUnseen(st);
+    else if ((status === 'T' || status === 'E') && !st.open) {
       st.open = true;
       st.frames = [new Frame(undefined)];
     }
@@ -513,7 +466,11 @@ export class CacheWriteTracker implements QuerySink {
   /** After a read on a connection we think is in a transaction: did it end meanwhile (a procedure, a driver)? */
   #reconcile(conn: object): void {
     const st = this.#connections.get(conn);
-    if (st === undefined || !st.open || txStatus(conn) !== 'I') return;
+    if (st !== undefined && st.open && txStatus(conn) === 'I') this.#endedUnseen(st);
+  }
+
+  /** The client is idle, so the transaction we followed ended by means we did not see: count it committed. */
+  #endedUnseen(st: ConnState): void {
     const pending = pendingOf(st);
     if (pending[0] !== undefined) this.#emitCommit(pending[0]);
     reset(st);
@@ -541,7 +498,7 @@ function reset(st: ConnState): void {
 function pendingOf(st: ConnState): TableWrites[] {
   if (!st.open || st.frames.length === 0) return [];
   const f = new Frame(undefined);
-  for (const frame of st.frames) f.merge(frame);
+  for (const frame of st.frames) f.add(frame);
   return f.empty ? [] : [frameWrites(f)];
 }
 

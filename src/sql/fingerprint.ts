@@ -353,9 +353,36 @@ function hashStatement(s: number, e: number): void {
   ) {
     hashQuery(s, e);
   } else if (!hashUtility(s, e, w)) {
+    if (w === KW.TRUNCATE || w === KW.COPY || w === KW.REFRESH) recordUtilityTargets(s, e, w);
     hashGeneric(s, e);
   }
   depthGuard--;
+}
+
+/**
+ * `TRUNCATE [TABLE] [ONLY] a, b`, `COPY a [(cols)] FROM|TO …`, `REFRESH MATERIALIZED VIEW
+ * [CONCURRENTLY] mv`: libpg_query hashes these like any utility statement (so does hashGeneric),
+ * but their targets are relations SqlInfo lists, recorded here without mixing anything. TRUNCATE
+ * and COPY … FROM write theirs; COPY … TO reads its table; REFRESH rebuilds its view (DDL).
+ */
+function recordUtilityTargets(s: number, e: number, w: number): void {
+  let i = s + 1;
+  while (i < e && (W[i] === KW.TABLE || W[i] === KW.ONLY || W[i] === KW.MATERIALIZED || W[i] === KW.VIEW || W[i] === KW.CONCURRENTLY)) i++;
+  const first = relCount;
+  while (i < e && (K[i] === Tok.QIdent || (K[i] === Tok.Ident && (W[i] === 0 || keywordCategory(W[i]!) === CAT_UNRESERVED)))) {
+    const last = lastNamePart(i, e);
+    relOut[relCount++] = i;
+    relOut[relCount++] = last + 1;
+    relOut[relCount++] = 1;
+    i = last + 1;
+    if (K[i] !== Tok.Comma || w !== KW.TRUNCATE) break;
+    i++;
+  }
+  if (w === KW.COPY && relCount > first) {
+    // COPY name (cols) TO …: a read.
+    if (K[i] === Tok.LParen) i = skip(i, e);
+    if (W[i] !== KW.FROM) relOut[first + 2] = 0;
+  }
 }
 
 /**
@@ -981,19 +1008,19 @@ function isBareAlias(s: number, a: number): boolean {
   return true;
 }
 
+/** The last part of a dotted name starting at `i` (`i` itself for a bare name). */
+function lastNamePart(i: number, e: number): number {
+  let last = i;
+  while (last + 2 < e && K[last + 1] === Tok.Dot && (K[last + 2] === Tok.Ident || K[last + 2] === Tok.QIdent)) last += 2;
+  return last;
+}
+
 /** A relation name [schema.]name, digit runs stripped from the name. Returns the index after it. */
 function hashRelationName(i: number, e: number, written: boolean): number {
   const start = i;
-  let last = i;
-  let parts = 1;
-  let j = i + 1;
-  while (j + 1 < e && K[j] === Tok.Dot && (K[j + 1] === Tok.Ident || K[j + 1] === Tok.QIdent)) {
-    last = j + 1;
-    parts++;
-    j += 2;
-  }
+  const last = lastNamePart(i, e);
   // catalog/schema parts
-  if (parts > 1 && !ignoreSchema) {
+  if (last > start && !ignoreSchema) {
     marker(M.Schema);
     for (let p = start; p < last; p += 2) mixToken(p);
   }

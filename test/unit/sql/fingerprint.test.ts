@@ -111,4 +111,18 @@ describe('fingerprint', () => {
     expect(analyze('SELECT * FROM t WHERE a = $1').hasLiterals).toBe(false);
     expect(analyze("SELECT * FROM t WHERE a = 'x'").hasLiterals).toBe(true);
   });
+
+  it('lists the targets of TRUNCATE, COPY and REFRESH, without changing their fingerprints', () => {
+    const analyze = createAnalyzer({ memoMax: 0 });
+    const truncate = analyze('TRUNCATE TABLE ONLY public.posts, "Odd"');
+    expect([truncate.tables, truncate.writtenTables]).toEqual([['public.posts', 'Odd'], ['public.posts', 'Odd']]);
+    const copyIn = analyze('COPY posts (id, title) FROM STDIN');
+    expect([copyIn.tables, copyIn.writtenTables]).toEqual([['posts'], ['posts']]);
+    const copyOut = analyze('COPY posts TO STDOUT');
+    expect([copyOut.statementClass, copyOut.tables, copyOut.writtenTables]).toEqual(['read', ['posts'], []]);
+    const refresh = analyze('REFRESH MATERIALIZED VIEW CONCURRENTLY reports.daily');
+    expect([refresh.statementClass, refresh.tables, refresh.writtenTables]).toEqual(['ddl', ['reports.daily'], []]);
+    // Recorded, not hashed: which relation is truncated still changes the fingerprint as before.
+    expect(analyze('TRUNCATE a').fingerprint).not.toBe(analyze('TRUNCATE b').fingerprint);
+  });
 });
