@@ -59,11 +59,7 @@ export class ListTier {
   }
 
   dropTables(relnames: readonly string[] | '*'): void {
-    if (relnames === '*') {
-      this.#lru.clear();
-      this.#byTable.clear();
-      return;
-    }
+    if (relnames === '*') return this.clear();
     for (const r of relnames) {
       const ids = this.#byTable.get(r);
       if (ids === undefined) continue;
@@ -122,13 +118,6 @@ export class MemoryStore implements PkStore {
     const snapshot = this.#digest(relnames);
     const entry = this.#tier.get(id);
     return Promise.resolve({ snapshot, ids: entry !== undefined && entry.digest === snapshot ? entry.ids : undefined });
-  }
-
-  /** Synchronous lookup (the cache's fast path). */
-  lookupNow(id: string, relnames: readonly string[]): StoreLookup {
-    const snapshot = this.#digest(relnames);
-    const entry = this.#tier.get(id);
-    return { snapshot, ids: entry !== undefined && entry.digest === snapshot ? entry.ids : undefined };
   }
 
   fill(id: string, relnames: readonly string[], snapshot: string, ids: readonly CachedKey[], ttlMs: number): Promise<boolean> {

@@ -144,7 +144,6 @@ interface Call {
   readonly mode: Mode;
   readonly check: StatementCheck;
   readonly table: TablePlan;
-  readonly values: readonly unknown[] | undefined;
 }
 
 interface Inflight {
@@ -422,7 +421,7 @@ export class PkCache {
   async #once(q: PkCacheQueryable, o: PkQueryOptions, mode: Mode, check: StatementCheck, pk: readonly string[], uncached: boolean): Promise<unknown[]> {
     const session = await this.#session(q);
     const table = await this.#table(q, session, o.table, pk);
-    const call: Call = { q, o, mode, check, table, values: o.values };
+    const call: Call = { q, o, mode, check, table };
     if (uncached) return (await this.#direct(call)).out;
 
     const reason = this.#bypassReason(q, check);
@@ -536,7 +535,7 @@ export class PkCache {
     }
     let result: RowsResult;
     try {
-      result = await runInternal(call.q, sql, call.values);
+      result = await runInternal(call.q, sql, call.o.values);
     } catch (err) {
       if (sqlstateOf(err) === '42703') await this.#checkReturnsKey(call, err);
       throw err;
@@ -550,7 +549,7 @@ export class PkCache {
   async #checkReturnsKey(call: Call, cause: unknown): Promise<void> {
     let fields: readonly { readonly name: string }[];
     try {
-      fields = (await runInternal(call.q, `SELECT * FROM (\n${call.check.body}\n) AS __ql_q LIMIT 0`, call.values)).fields;
+      fields = (await runInternal(call.q, `SELECT * FROM (\n${call.check.body}\n) AS __ql_q LIMIT 0`, call.o.values)).fields;
     } catch {
       return; // the text itself fails: its own error is the one to report
     }

@@ -38,7 +38,6 @@ export interface Subscription {
 }
 
 export interface RedisConnection {
-  readonly flavour: 'ioredis' | 'node-redis';
   /** Sends one command; the reply as the client parsed it. */
   command(args: readonly (string | number)[]): Promise<unknown>;
   /** Connected and able to answer now (commands sent otherwise would queue until reconnect). */
@@ -70,7 +69,6 @@ const noop = (): void => {};
 export function connectRedis(client: unknown): RedisConnection {
   if (isIoRedis(client)) {
     return {
-      flavour: 'ioredis',
       command: (args) => client.call(...args),
       ready: () => client.status === 'ready',
       subscribe: (channel, onMessage) => {
@@ -85,7 +83,6 @@ export function connectRedis(client: unknown): RedisConnection {
   }
   if (isNodeRedis(client)) {
     return {
-      flavour: 'node-redis',
       command: (args) => client.sendCommand(args.map(String)),
       ready: () => client.isReady,
       subscribe: (channel, onMessage) => {

@@ -288,6 +288,14 @@ export class RedisStore implements PkStore {
     }
   }
 
+  /** Settles the breaker from a command whose reply nobody waits for. Never rejects. */
+  #settle(command: Promise<unknown>, lostBump = false): Promise<void> {
+    return command.then(
+      () => this.#succeeded(),
+      () => this.#failed(lostBump),
+    );
+  }
+
   #markDirty(): void {
     this.#dirty = true;
     this.#dirtyGen++;
@@ -403,10 +411,7 @@ export class RedisStore implements PkStore {
     this.#tier.delete(id);
     const epoch = this.#lastEpoch;
     if (epoch === undefined || !this.#allow()) return;
-    this.#send(['DEL', `${this.#prefix}${epoch}:e:${id}`]).then(
-      () => this.#succeeded(),
-      () => this.#failed(),
-    );
+    void this.#settle(this.#send(['DEL', `${this.#prefix}${epoch}:e:${id}`]));
   }
 
   bump(relnames: readonly string[] | '*'): Promise<void> {
@@ -416,11 +421,7 @@ export class RedisStore implements PkStore {
       this.#markDirty();
       return Promise.resolve();
     }
-    const done = relnames === '*' ? this.#bumpEpoch() : this.#bumpTables(relnames);
-    return done.then(
-      () => this.#succeeded(),
-      () => this.#failed(true),
-    );
+    return this.#settle(relnames === '*' ? this.#bumpEpoch() : this.#bumpTables(relnames), true);
   }
 
   async #bumpTables(relnames: readonly string[]): Promise<void> {
@@ -444,28 +445,19 @@ export class RedisStore implements PkStore {
     const rels = relnames === '*' ? ['*'] : relnames;
     if (rels.length === 0 || !this.#allow()) return undefined;
     const hold: Hold = { id: newToken(), relnames: rels };
-    this.#eval(SCRIPTS.hold, [], [this.#prefix, hold.id, this.#o.holdTtlMs, ...rels]).then(
-      () => this.#succeeded(),
-      () => this.#failed(),
-    );
+    void this.#settle(this.#eval(SCRIPTS.hold, [], [this.#prefix, hold.id, this.#o.holdTtlMs, ...rels]));
     return hold;
   }
 
   release(handle: unknown): void {
     const hold = handle as Hold | undefined;
     if (hold === undefined || !this.#allow()) return; // an unreleased hold expires by itself
-    this.#eval(SCRIPTS.release, [], [this.#prefix, hold.id, ...hold.relnames]).then(
-      () => this.#succeeded(),
-      () => this.#failed(),
-    );
+    void this.#settle(this.#eval(SCRIPTS.release, [], [this.#prefix, hold.id, ...hold.relnames]));
   }
 
   publishSchemaChange(): void {
     if (!this.#allow()) return;
-    this.#send(['PUBLISH', this.#channel, JSON.stringify({ o: this.#origin, s: 1 })]).then(
-      () => this.#succeeded(),
-      () => this.#failed(),
-    );
+    void this.#settle(this.#send(['PUBLISH', this.#channel, JSON.stringify({ o: this.#origin, s: 1 })]));
   }
 
   stats(): StoreStats {
