@@ -4,7 +4,7 @@
  * shapes that repeated. Steps per fingerprint:
  *
  * 1. Split executions by call site. Decoding is the costly part, so when a fingerprint has more
- *    than DECODE_SAMPLE executions a spread sample is decoded first; if it shows one call site,
+ *    than CALLSITE_PROBES executions the first and last are decoded first; if they show one call site,
  *    all executions belong to it, otherwise every execution is decoded. Executions without a call
  *    site (sampled policy) join the largest known site.
  * 2. Per site: count, distinct parameter sets (inline literals included), overlap in time
@@ -66,7 +66,6 @@ function where(cs: Callsite): string {
   return `${cs.file}:${cs.line}${cs.function ? ` (${cs.function})` : ''}`;
 }
 
-/** ` at file:line (fn)`, or nothing when the call site is unknown (not captured, or sampled out). */
 /** ` at file:line`, or `, first at file:line` with a lead-in of its own; '' without a call site. */
 function at(cs: Callsite | undefined, word = 'at', lead = ' '): string {
   return cs === undefined ? '' : `${lead}${word} ${where(cs)}`;
@@ -278,12 +277,8 @@ interface Link {
 
 interface Tally {
   readonly origin: Origin;
-  /** Executions whose value this (query, column) returned before they ran. */
-  n: number;
   /** The last execution counted (an execution counts once, whichever generation answered). */
   last: number;
-  /** How plausibly this column feeds the slot's column, 0 not at all (linkStrength, decided once). */
-  strength: number | undefined;
 }
 
 function eachOrigin(entry: OriginEntry | undefined, fn: (origin: Origin) => void): void {
@@ -319,13 +314,13 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
     // Without a column to check against, only values that cannot match by chance are proof.
     if (slot.column === undefined && !keys.every(isDistinctiveKey)) continue;
     // Candidates are the (query, column) pairs that returned the first execution's value; each
-    // later execution keeps those that returned its value too. Few candidates, no closures.
+    // later execution keeps those that returned its value too. Few candidates, kept in place.
     const candidates: Tally[] = [];
     const firstSeq = records[0]!.seq;
     const seed = (o: Origin): void => {
       if (o.group === group || o.seq >= firstSeq) return;
       for (const t of candidates) if (t.origin.group === o.group && t.origin.column === o.column) return;
-      candidates.push({ origin: o, n: 1, last: 0, strength: undefined });
+      candidates.push({ origin: o, last: 0 });
     };
     eachOrigin(state.index.current(keys[0]!), seed);
     eachOrigin(state.index.previous(keys[0]!), seed);
@@ -335,7 +330,6 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
         if (o.group === group || o.seq >= seq) return;
         for (const t of candidates) {
           if (t.last !== i && t.origin.group === o.group && t.origin.column === o.column) {
-            t.n++;
             t.last = i;
           }
         }
@@ -349,7 +343,7 @@ function findParent(state: ScopeState, view: GroupView, site: Site): Parentage {
     }
     for (const t of candidates) {
       covering.add(t.origin.group);
-      const strength = (t.strength ??= slot.column === undefined ? 1 : linkStrength(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables));
+      const strength = slot.column === undefined ? 1 : linkStrength(slot.column, group.sql.tables, t.origin.column, t.origin.group.sql.tables);
       if (strength === 0) continue;
       // Of several full explanations, the latest parent is the closest one (the inner loop's);
       // of one parent's columns, the one that names the loop's table (`author_id` for `authors.id`).

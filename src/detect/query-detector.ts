@@ -15,7 +15,7 @@ import type { LensEvent, QueryEndEvent, ScopeInfo } from '../core/query-event.js
 import type { FindingReporter, QuerySink } from '../core/query-pipeline.js';
 import { compileAllowList } from './allow-list.js';
 import { evaluateBudget, evaluateGroup, evaluateLarge, evaluateScope, largeResult, ShapeCache, type DetectConfig } from './classify.js';
-import { MAX_GROUPS_PER_SCOPE, MAX_OPEN_SCOPES, MAX_UNSCOPED_LARGE_RESULTS } from './limits.js';
+import { MAX_OPEN_SCOPES, MAX_UNSCOPED_LARGE_RESULTS } from './limits.js';
 import { ScopeState, type Group } from './scope-state.js';
 
 export type DetectorOptions = Pick<ResolvedLensOptions, 'nPlusOne' | 'duplicates' | 'batchableWrites' | 'budget' | 'largeResult' | 'allow' | 'reportAfterMs'>;
@@ -60,7 +60,8 @@ export class QueryDetector implements QuerySink {
 
   #nextCheck(count: number): number {
     for (const t of this.#checkpoints) if (t > count) return t;
-    return this.#checkpoints.length === 0 ? Infinity : count * 2;
+    // Only reached with a checkpoint passed: without any, groups start at nextCheck = Infinity.
+    return count * 2;
   }
 
   /** Units of work with state right now (diagnostics and tests). */
@@ -93,7 +94,7 @@ export class QueryDetector implements QuerySink {
       state = new ScopeState(scope);
       this.#scopes.set(scope, state);
     }
-    const group = state.record(event, MAX_GROUPS_PER_SCOPE, this.#checkpoints[0] ?? Infinity);
+    const group = state.record(event, this.#checkpoints[0] ?? Infinity);
     const config = this.#config;
     let large = false;
     if (group !== undefined && config.largeResult !== false && cls === 'read' && event.rowCount !== undefined && event.rowCount > config.largeResult) {
@@ -113,10 +114,8 @@ export class QueryDetector implements QuerySink {
         evaluateLarge(state, group, config, out);
         this.#report(out, scope);
       }
-      if (config.budget !== false && state.statements > config.budget && !state.budgetReported) {
-        const finding = evaluateBudget(state, config);
-        if (finding !== undefined) this.#report([finding], scope);
-      }
+      const finding = evaluateBudget(state, config);
+      if (finding !== undefined) this.#report([finding], scope);
     }
   }
 

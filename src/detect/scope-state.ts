@@ -14,6 +14,7 @@
 import type { CallsiteCapture, QueryEndEvent, ResultView, ScopeInfo } from '../core/query-event.js';
 import type { SqlInfo } from '../core/sql-info.js';
 import {
+  MAX_GROUPS_PER_SCOPE,
   MAX_INDEXED_VALUES,
   MAX_KEY_COLUMNS,
   MAX_LAST_ROW_VALUES,
@@ -82,8 +83,6 @@ export class Group {
   readonly adjacentCountThen: number;
   count = 0;
   totalMs = 0;
-  /** Executions counted but not recorded (past the caps). */
-  overflow = 0;
   records: Execution[] = [];
   /** Early reporting released the records: only counting from now on. */
   released = false;
@@ -153,10 +152,6 @@ export class ValueIndex {
   /** Allocated on the first rotation only (most units of work never fill a generation). */
   #previous: Map<ValueKey, OriginEntry> | undefined;
 
-  get size(): number {
-    return this.#current.size + (this.#previous?.size ?? 0);
-  }
-
   add(key: ValueKey, origin: Origin): void {
     const current = this.#current;
     const entry = current.get(key);
@@ -213,13 +208,13 @@ export class ScopeState {
   }
 
   /** Records one finished statement; returns its group (undefined past MAX_GROUPS_PER_SCOPE). */
-  record(event: QueryEndEvent, maxGroups: number, firstCheck: number): Group | undefined {
+  record(event: QueryEndEvent, firstCheck: number): Group | undefined {
     const seq = ++this.seq;
     this.statements++;
     const sql = event.sql;
     let group = this.groups.get(sql.fingerprint);
     if (group === undefined) {
-      if (this.groups.size >= maxGroups) {
+      if (this.groups.size >= MAX_GROUPS_PER_SCOPE) {
         this.droppedGroups++;
         return undefined;
       }
@@ -238,8 +233,6 @@ export class ScopeState {
       execution = new Execution(seq, event);
       records.push(execution);
       this.records++;
-    } else {
-      group.overflow++;
     }
     const result = event.result;
     const single = result !== undefined && !Array.isArray(result) ? (result as ResultView) : undefined;
@@ -261,7 +254,8 @@ export class ScopeState {
     const arrayRows = Array.isArray(rows[0]);
     const fields = result.fields;
     const lastRow = rows[n - 1] as Record<string, unknown> | unknown[] | null;
-    if (lastRow !== null && typeof lastRow === 'object') {
+    // A released group records no more executions, so nothing would read its last row.
+    if (!group.released && lastRow !== null && typeof lastRow === 'object') {
       // The last row's values: the next page of a keyset pagination starts after them.
       for (let c = 0; c < fields.length && c < MAX_LAST_ROW_VALUES; c++) {
         last.push(arrayRows ? (lastRow as unknown[])[c] : (lastRow as Record<string, unknown>)[fields[c]!.name]);

@@ -7,7 +7,7 @@
  * statement puts `= ANY($1)`.
  */
 import { KW } from '../sql/keywords.js';
-import { createLexed, identText, lex, Tok, type Lexed } from '../sql/lexer.js';
+import { createLexed, identText, isLiteralKind, lex, Tok, type Lexed } from '../sql/lexer.js';
 import { sanitize } from '../sql/index.js';
 import { MAX_LINKED_SLOTS } from './limits.js';
 
@@ -45,12 +45,6 @@ function isColumnToken(t: Lexed, i: number): boolean {
 /** Keywords that sit where a column would and are never one. */
 const RESERVED_NOT_COLUMNS: ReadonlySet<number> = new Set([KW.SELECT, KW.FROM, KW.WHERE, KW.AND, KW.OR, KW.NOT, KW.IN, KW.ANY, KW.SOME, KW.ALL, KW.CASE, KW.WHEN, KW.THEN, KW.ELSE, KW.END, KW.EXISTS, KW.ARRAY]);
 
-/** A literal token: a string or number constant, not part of a typed-literal type name. */
-function isLiteralToken(t: Lexed, i: number): boolean {
-  const k = t.kind[i];
-  return k === Tok.String || k === Tok.Number;
-}
-
 function slotAt(t: Lexed, i: number, param: number, literal: number): Slot {
   let column: string | undefined;
   let form: Slot['form'] = 'other';
@@ -87,7 +81,7 @@ export function statementShape(text: string): StatementShape {
     if (k === Tok.Param) {
       const n = Number(text.slice(t.start[i]! + 1, t.end[i]!));
       if (slots.length < MAX_LINKED_SLOTS && Number.isInteger(n) && n > 0 && !slots.some((s) => s.param === n)) slots.push(slotAt(t, i, n, -1));
-    } else if (isLiteralToken(t, i)) {
+    } else if (isLiteralKind(k!)) {
       if (slots.length < MAX_LINKED_SLOTS) slots.push(slotAt(t, i, 0, literals));
       literals++;
     }
@@ -100,7 +94,7 @@ export function literalValues(text: string): string[] {
   const t = lex(text, scratch);
   const out: string[] = [];
   for (let i = 0; i < t.count; i++) {
-    if (!isLiteralToken(t, i)) continue;
+    if (!isLiteralKind(t.kind[i]!)) continue;
     const raw = text.slice(t.start[i]!, t.end[i]!);
     if (t.kind[i] === Tok.Number) {
       const negative = i > 0 && isOp(t, i - 1, '-') && t.end[i - 1] === t.start[i] && !(i > 1 && (t.kind[i - 2] === Tok.Number || t.kind[i - 2] === Tok.Ident || t.kind[i - 2] === Tok.RParen || t.kind[i - 2] === Tok.Param));
