@@ -20,7 +20,7 @@
  * (idempotent). Drizzle is described structurally; this file never imports it.
  */
 import type { Lens, OperationInfo } from 'querylens';
-import { hasMethods } from './support.js';
+import { defineHidden, hasMethods } from './support.js';
 
 // Drizzle marks its classes and tables with global symbols (stable across its copies).
 const ENTITY_KIND = Symbol.for('drizzle:entityKind');
@@ -37,11 +37,6 @@ type Deferred = <R>(operation: OperationInfo, fn: () => R) => R;
 interface DrizzleSession {
   readonly client?: unknown;
   prepareQuery(...args: unknown[]): unknown;
-}
-
-interface PreparedQuery {
-  execute: Fn;
-  all?: Fn;
 }
 
 interface TableConfig {
@@ -146,7 +141,7 @@ function wire(db: DrizzleDb, lens: Lens): Defined {
   if (wired.has(db)) return added;
   wired.add(db);
   const define = (target: object, name: string, value: Fn): void => {
-    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+    defineHidden(target, name, value);
     added.push([target, name]);
   };
   const relations = relationIndex(db);
@@ -162,11 +157,13 @@ function wire(db: DrizzleDb, lens: Lens): Defined {
   const bound = <R>(self: object, info: OperationInfo, call: (self: object) => R): R =>
     call(withSession(self, bindSession(db.session, info, lens.deferOperation(), lens)));
 
+  // A select's table is known at `from(source)`: the capture happens there.
+  const fromCapture = (source: unknown, from: Fn, builder: object): unknown => bound(builder, op('select', tableName(source)), (self) => from.call(self, source));
   const selectLike = (name: string): void => {
     const original = method(db, name);
     if (original === undefined) return;
     define(db, name, function (this: unknown, ...args: unknown[]) {
-      return wireFrom(original.apply(db, args), (source, from, builder) => bound(builder, op('select', tableName(source)), (self) => from.call(self, source)));
+      return wireFrom(original.apply(db, args), fromCapture);
     });
   };
   selectLike('select');
@@ -198,8 +195,7 @@ function wire(db: DrizzleDb, lens: Lens): Defined {
       for (const name of ['select', 'selectDistinct', 'selectDistinctOn']) {
         const original = plain[name];
         if (typeof original !== 'function') continue;
-        wrapped[name] = (...args: unknown[]) =>
-          wireFrom((original as Fn)(...args), (source, from, builder) => bound(builder, op('select', tableName(source)), (self) => from.call(self, source)));
+        wrapped[name] = (...args: unknown[]) => wireFrom((original as Fn)(...args), fromCapture);
       }
       for (const name of ['insert', 'update', 'delete']) {
         if (typeof plain[name] !== 'function') continue;
@@ -260,10 +256,6 @@ function method(target: object, name: string): Fn | undefined {
   return typeof value === 'function' ? (value as Fn) : undefined;
 }
 
-function define(target: object, name: string, value: Fn): void {
-  Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-}
-
 /** A view of `self` whose `session` is the given one (Drizzle methods read `this.session`). */
 function withSession(self: object, session: object): object {
   return Object.create(self, { session: { value: session, writable: true, configurable: true } }) as object;
@@ -277,7 +269,7 @@ function wireFrom(builder: unknown, onFrom: (source: unknown, from: Fn, builder:
   if (builder === null || typeof builder !== 'object') return builder;
   const from = method(builder, 'from');
   if (from === undefined) return builder;
-  define(builder, 'from', function (this: unknown, source: unknown) {
+  defineHidden(builder, 'from', function (this: unknown, source: unknown) {
     return onFrom(source, from, builder);
   });
   return builder;
@@ -303,7 +295,7 @@ function bindSession(session: DrizzleSession, info: OperationInfo, deferred: Def
         for (const name of ['execute', 'all'] as const) {
           const run = method(prepared, name);
           if (run === undefined) continue;
-          define(
+          defineHidden(
             prepared,
             name,
             named
@@ -315,7 +307,7 @@ function bindSession(session: DrizzleSession, info: OperationInfo, deferred: Def
                 },
           );
         }
-        return prepared as PreparedQuery;
+        return prepared;
       },
     },
   }) as DrizzleSession;

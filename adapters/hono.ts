@@ -22,7 +22,7 @@
  * Hono objects are described structurally: hono is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, hasMethods, runRequestScope, whenResponseDone } from './support.js';
+import { describeValue, hasMethods, runRequestScope, whenResponseDone, type NodeResponseLike } from './support.js';
 
 /** A route Hono matched for the request (`app.use`, `app.get`, … registrations). */
 export interface HonoRouteLike {
@@ -31,12 +31,7 @@ export interface HonoRouteLike {
 }
 
 /** The part of the Node response this adapter reads (@hono/node-server's `c.env.outgoing`). */
-export interface HonoNodeResponseLike {
-  readonly statusCode?: number;
-  readonly writableFinished?: boolean;
-  readonly destroyed?: boolean;
-  once(event: 'finish' | 'close', listener: () => void): unknown;
-}
+export type HonoNodeResponseLike = NodeResponseLike;
 
 /** The part of a Hono context this adapter reads. */
 export interface HonoContextLike {

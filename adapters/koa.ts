@@ -20,7 +20,7 @@
  * Koa objects are described structurally: koa is not imported.
  */
 import type { Lens } from 'querylens';
-import { describeValue, hasMethods, methodAndPath, runRequestScope, whenResponseDone } from './support.js';
+import { describeValue, hasMethods, methodAndPath, runRequestScope, whenResponseDone, type NodeResponseLike } from './support.js';
 
 /** The part of a @koa/router layer this adapter reads. */
 export interface KoaRouterLayerLike {
@@ -29,12 +29,7 @@ export interface KoaRouterLayerLike {
 }
 
 /** The part of the Node response this adapter reads (Koa's `ctx.res`). */
-export interface KoaNodeResponseLike {
-  readonly statusCode?: number;
-  readonly writableFinished?: boolean;
-  readonly destroyed?: boolean;
-  once(event: 'finish' | 'close', listener: () => void): unknown;
-}
+export type KoaNodeResponseLike = NodeResponseLike;
 
 /** The part of a Koa context this adapter reads. */
 export interface KoaContextLike {

@@ -18,7 +18,7 @@
  * that follows into an async context. Kysely is described structurally; this file never imports it.
  */
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue, hasMethods } from './support.js';
+import { defineHidden, describeValue, hasMethods } from './support.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -139,10 +139,6 @@ function instrumentationCheck(lens: Lens): InstrumentationCheck {
   return check;
 }
 
-function define(target: object, name: string, value: Fn): void {
-  Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-}
-
 function wireExecutor<E>(executor: E, lens: Lens, check: InstrumentationCheck): E {
   if (executor === null || typeof executor !== 'object' || wired.has(executor)) return executor;
   wired.add(executor);
@@ -150,18 +146,18 @@ function wireExecutor<E>(executor: E, lens: Lens, check: InstrumentationCheck): 
 
   const executeQuery = target.executeQuery;
   if (typeof executeQuery === 'function') {
-    define(target, 'executeQuery', function (this: unknown, compiledQuery: unknown) {
+    defineHidden(target, 'executeQuery', function (this: unknown, compiledQuery: unknown) {
       const result = lens.withOperation(operationOf(compiledQuery), () => executeQuery.call(target, compiledQuery as CompiledQuery));
       if (check.pending && result instanceof Promise) result.then(check.settle, () => {});
       return result;
-    } as Fn);
+    });
   }
 
   // stream(): the generator's body runs at each next(), from wherever the application iterates;
   // the call site is the stream() call's, captured now (deferOperation).
   const stream = target.stream;
   if (typeof stream === 'function') {
-    define(target, 'stream', function (this: unknown, compiledQuery: unknown, chunkSize: unknown) {
+    defineHidden(target, 'stream', function (this: unknown, compiledQuery: unknown, chunkSize: unknown) {
       const info = operationOf(compiledQuery);
       const deferred = lens.deferOperation();
       const enter = <R>(fn: () => R): R => deferred(info, fn);
@@ -175,13 +171,13 @@ function wireExecutor<E>(executor: E, lens: Lens, check: InstrumentationCheck): 
         },
       };
       return bound;
-    } as Fn);
+    });
   }
 
   for (const name of DERIVING) {
     const derive = target[name];
     if (typeof derive !== 'function') continue;
-    define(target, name, function (this: unknown, ...args: unknown[]) {
+    defineHidden(target, name, function (this: unknown, ...args: unknown[]) {
       return wireExecutor((derive as Fn).apply(target, args), lens, check);
     });
   }

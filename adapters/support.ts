@@ -33,6 +33,14 @@ export function describeValue(value: unknown): string {
   return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'a plain object';
 }
 
+/**
+ * Sets `target[name]` as an own, non-enumerable property (an adapter's wrapper on one instance:
+ * invisible to spreads and `Object.keys`, removable with `delete`).
+ */
+export function defineHidden(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+}
+
 /** The parts of a Node `ServerResponse` a request scope watches. */
 export interface NodeResponseLike {
   readonly statusCode?: number;

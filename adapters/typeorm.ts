@@ -27,7 +27,7 @@
  * `type: 'postgres'` DataSources are accepted; anything else is a TypeError saying what to pass.
  */
 import type { Lens, OperationInfo } from 'querylens';
-import { describeValue, hasMethods } from './support.js';
+import { defineHidden, describeValue, hasMethods } from './support.js';
 
 /** The parts of a TypeORM DataSource this adapter needs; `typeorm`'s `DataSource` satisfies it. */
 export interface TypeORMDataSourceLike {
@@ -249,10 +249,6 @@ function inverseRelationOf(ds: DataSourceInternals, operation: string, args: rea
   return undefined;
 }
 
-function install(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, configurable: true, enumerable: false });
-}
-
 /** Replaces `obj[key]` with `make(original)`, once; the original stays reachable for `unwrapTypeORM`. */
 function patch(obj: object, key: string, make: (original: Method) => Method): void {
   const current = (obj as Record<string, unknown>)[key];
@@ -261,7 +257,7 @@ function patch(obj: object, key: string, make: (original: Method) => Method): vo
   const wrapper = make(original);
   Object.defineProperty(wrapper, ORIGINAL, { value: { original, own: Object.hasOwn(obj, key) } });
   Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-  install(obj, key, wrapper);
+  defineHidden(obj, key, wrapper);
 }
 
 function patchManager(wiring: Wiring, manager: unknown): void {
@@ -461,7 +457,7 @@ export function unwrapTypeORM<D extends TypeORMDataSourceLike>(dataSource: D): D
       const value = (obj as Record<string, unknown>)[key];
       if (typeof value !== 'function' || !(ORIGINAL in value)) continue;
       const saved = (value as unknown as { [ORIGINAL]: { original: Method; own: boolean } })[ORIGINAL];
-      if (saved.own) install(obj, key, saved.original);
+      if (saved.own) defineHidden(obj, key, saved.original);
       else delete (obj as Record<string, unknown>)[key];
     }
   }

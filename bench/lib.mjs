@@ -66,6 +66,27 @@ export async function pinTogether(pool, url, enabled = !process.argv.includes('-
   return a.status === 0 && b.status === 0;
 }
 
+/**
+ * Calls `step(i)` (i from 0) `perSlice` times in each of `slices` slices and returns the cheapest
+ * slice's process CPU time (user + system) and wall time per unit, in µs, a slice counting `units`
+ * units (queries). Load from elsewhere on the machine (the database shares it) only ever adds
+ * time, so the minimum is the estimate of what the variant itself costs; a burst spoils one
+ * slice, not the sample.
+ */
+export async function cheapestSlice(slices, perSlice, units, step) {
+  let cpuUs = Infinity;
+  let wallUs = Infinity;
+  for (let s = 0; s < slices; s++) {
+    const wall0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < perSlice; i++) await step(i);
+    const cpu = process.cpuUsage(cpu0);
+    wallUs = Math.min(wallUs, Number(process.hrtime.bigint() - wall0) / 1000 / units);
+    cpuUs = Math.min(cpuUs, (cpu.user + cpu.system) / units);
+  }
+  return { cpuUs, wallUs };
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

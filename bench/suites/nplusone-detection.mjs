@@ -21,7 +21,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arg, argText, databaseUrl, median, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
+import { arg, argText, cheapestSlice, databaseUrl, median, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -101,20 +101,10 @@ async function child(variant, url, scopes, posts, comments) {
   for (let i = 0; i < Math.min(200, scopes); i++) await run();
   globalThis.gc?.();
   const per = Math.ceil(scopes / SEGMENTS);
-  const queries = per * (CHILDREN + 1);
-  const cpuSlices = [];
-  const wallSlices = [];
-  for (let s = 0; s < SEGMENTS; s++) {
-    const wall0 = process.hrtime.bigint();
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < per; i++) await run();
-    const cpu = process.cpuUsage(cpu0);
-    wallSlices.push(Number(process.hrtime.bigint() - wall0) / 1000 / queries);
-    cpuSlices.push((cpu.user + cpu.system) / queries);
-  }
+  const { cpuUs, wallUs } = await cheapestSlice(SEGMENTS, per, per * (CHILDREN + 1), run);
   await pool.end();
   await lens?.close();
-  process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned, findings })}\n`);
+  process.stdout.write(`${JSON.stringify({ variant, cpuUs, wallUs, pinned, findings })}\n`);
 }
 
 /** Each mode minus the floor that provides the same guarantees: what querylens itself adds. */

@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arg, databaseUrl, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
+import { arg, cheapestSlice, databaseUrl, pinTogether, printOverheadTable, runRounds } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -33,77 +33,57 @@ const VARIANTS = [
   { id: 'querylens-otel-all', label: 'querylens, spans and every metric (+ returnedRows, poolTimes)' },
 ];
 
+/** The lens of each querylens variant (production mode: spans and metrics on by default, through the global providers). */
+const LENS_OPTIONS = {
+  production: { mode: 'production' },
+  development: { mode: 'development' },
+  'querylens-otel': { mode: 'production' },
+  // The development-status histograms (returned rows, pool wait/use times) are opt-in.
+  'querylens-otel-all': { mode: 'production', metrics: { returnedRows: true, poolTimes: true } },
+};
+
 /** The child: set up one variant, warm up, measure, print one JSON line. */
 async function child(variant, url, queries) {
-  let pg;
-  let lens;
-  if (variant === 'otel-full' || variant === 'querylens-otel' || variant === 'querylens-otel-all') {
-    // The same SDK for both: global context manager, tracer provider (no-op exporter) and meter
-    // provider (a reader that never exports), registered before either instrumentation starts.
+  if (variant === 'otel' || variant === 'otel-full' || variant === 'querylens-otel' || variant === 'querylens-otel-all') {
+    // The same SDK for every OTel variant, registered before either instrumentation starts (and
+    // before pg is required: instrumentation-pg patches it on load): global context manager and
+    // tracer provider (no-op exporter), and with metrics on a meter provider whose reader never exports.
     const api = require('@opentelemetry/api');
     const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
-    const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
-    class NeverExportingReader extends MetricReader {
-      async onShutdown() {}
-      async onForceFlush() {}
-    }
     const noopExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
     api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(noopExporter)] }));
-    api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new NeverExportingReader()] }));
-    if (variant === 'otel-full') {
+    if (variant !== 'otel') {
+      const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+      class NeverExportingReader extends MetricReader {
+        async onShutdown() {}
+        async onForceFlush() {}
+      }
+      api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new NeverExportingReader()] }));
+    }
+    if (variant === 'otel' || variant === 'otel-full') {
       const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
       new PgInstrumentation();
     }
-    pg = require('pg');
-  } else if (variant === 'otel') {
-    // The SDK and the instrumentation must be in place before pg is required (it patches on load).
-    const api = require('@opentelemetry/api');
-    const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
-    const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
-    const noopExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(noopExporter)] }));
-    new PgInstrumentation();
-    pg = require('pg');
-  } else {
-    pg = require('pg');
   }
+  const pg = require('pg');
   let pool = new pg.Pool({ connectionString: url, max: 1 });
-  if (variant === 'production' || variant === 'development') {
+  let lens;
+  if (LENS_OPTIONS[variant] !== undefined) {
     const { createLens } = await import(DIST);
-    lens = createLens({ mode: variant });
-    pool = lens.instrument(pool);
-  } else if (variant === 'querylens-otel' || variant === 'querylens-otel-all') {
-    const { createLens } = await import(DIST);
-    // Production mode: spans and metrics are on by default and use the global providers; the
-    // development-status histograms (returned rows, pool wait/use times) are opt-in.
-    lens = createLens(variant === 'querylens-otel' ? { mode: 'production' } : { mode: 'production', metrics: { returnedRows: true, poolTimes: true } });
+    lens = createLens(LENS_OPTIONS[variant]);
     pool = lens.instrument(pool);
   }
   const text = 'SELECT $1::int';
   const pinned = await pinTogether(pool, url);
   for (let i = 0; i < Math.min(5000, queries); i++) await pool.query(text, [i]);
   globalThis.gc?.();
-  // The loop runs in SEGMENTS slices and the child reports its cheapest slice: load from elsewhere
-  // on the machine (the database shares it) only ever adds CPU time, so the minimum is the
-  // estimate of what the variant itself costs; a burst spoils one slice, not the sample.
   const per = Math.ceil(queries / SEGMENTS);
-  const cpuSlices = [];
-  const wallSlices = [];
-  for (let s = 0; s < SEGMENTS; s++) {
-    const wall0 = process.hrtime.bigint();
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < per; i++) await pool.query(text, [i]);
-    const cpu = process.cpuUsage(cpu0);
-    wallSlices.push(Number(process.hrtime.bigint() - wall0) / 1000 / per);
-    cpuSlices.push((cpu.user + cpu.system) / per);
-  }
+  const { cpuUs, wallUs } = await cheapestSlice(SEGMENTS, per, per, (i) => pool.query(text, [i]));
   await pool.end();
   await lens?.close();
-  process.stdout.write(`${JSON.stringify({ variant, cpuUs: Math.min(...cpuSlices), wallUs: Math.min(...wallSlices), pinned })}\n`);
+  process.stdout.write(`${JSON.stringify({ variant, cpuUs, wallUs, pinned })}\n`);
 }
 
 async function parent() {
