@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { answers, tableName } from '../helpers/database.js';
+import { answers, startPglite, tableName } from '../helpers/database.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -119,12 +119,9 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   if (!embedded) return;
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });
-  await server.start();
-  DATABASE_URL = `postgres://postgres@127.0.0.1:${server.getServerConn().split(':').pop()}/postgres`;
-  stopEmbedded = () => server.stop().then(() => db.close());
+  const db = await startPglite();
+  DATABASE_URL = db.url;
+  stopEmbedded = () => db.close();
 });
 
 afterEach(async () => {

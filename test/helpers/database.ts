@@ -62,7 +62,8 @@ function database(url: string, backend: Backend, close: () => Promise<void>): Te
   };
 }
 
-async function startPglite(): Promise<TestDatabase> {
+/** A fresh embedded PGlite served over the wire (its own database; `close()` stops it). */
+export async function startPglite(): Promise<TestDatabase> {
   const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
   const db = await PGlite.create();
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });

@@ -1,7 +1,7 @@
 /**
- * A sink that keeps every event it sees, for assertions. Uses only the package entry, as users do.
+ * A sink that keeps every event it sees, and a listener that keeps every finding, for assertions. Uses only the package entry, as users do.
  */
-import type { Lens, LensEvent, QueryEndEvent, QueryStartEvent, ScopeEndEvent } from 'querylens';
+import type { Finding, Lens, LensEvent, QueryEndEvent, QueryStartEvent, ScopeEndEvent } from 'querylens';
 
 export interface EventLog {
   readonly events: LensEvent[];
@@ -23,4 +23,11 @@ export function recordEvents(lens: Lens, accepts: readonly LensEvent['type'][] =
     clear: () => void (events.length = 0),
     stop,
   };
+}
+
+/** Every finding the lens reports, in order. */
+export function collectFindings(lens: Lens): Finding[] {
+  const findings: Finding[] = [];
+  lens.on('finding', (f) => void findings.push(f));
+  return findings;
 }

@@ -5,7 +5,7 @@
  * lens observes, so setup never counts.
  */
 import type pg from 'pg';
-import type { Finding, Lens, NPlusOneFinding, QueryStartEvent } from 'querylens';
+import type { Finding, NPlusOneFinding, QueryStartEvent } from 'querylens';
 import { tableName } from '../../helpers/database.js';
 
 export const POSTS = 10;
@@ -42,19 +42,7 @@ export async function createBlogSchema(admin: pg.Pool, label: string): Promise<B
   };
 }
 
-/** Every finding the lens reports, in order. */
-export function collectFindings(lens: Lens): Finding[] {
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
-  return findings;
-}
-
-/** Every query the lens sees start, in order. */
-export function collectStarts(lens: Lens): QueryStartEvent[] {
-  const starts: QueryStartEvent[] = [];
-  lens.addSink({ name: 'adapter-test-starts', accepts: ['query-start'], handle: (e) => void (e.type === 'query-start' && starts.push(e)) });
-  return starts;
-}
+export { collectFindings } from '../../helpers/record-events.js';
 
 export function nPlusOnes(findings: readonly Finding[]): NPlusOneFinding[] {
   return findings.filter((f): f is NPlusOneFinding => f.kind === 'n-plus-one');

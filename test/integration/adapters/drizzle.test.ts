@@ -13,7 +13,8 @@ import { createLens, type Finding, type Lens, type QueryStartEvent } from 'query
 import { withDrizzle } from 'querylens/adapters/drizzle';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { AUTHORS, COMMENTS_PER_POST, FIRST_AUTHOR_ID, POSTS, collectFindings, collectStarts, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
+import { recordEvents } from '../../helpers/record-events.js';
+import { AUTHORS, COMMENTS_PER_POST, FIRST_AUTHOR_ID, POSTS, collectFindings, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
 
 const FILE = 'test/integration/adapters/drizzle.test.ts';
 
@@ -71,7 +72,7 @@ interface Run {
 async function withDb(body: (db: Db, lens: Lens, pool: pg.Pool) => Promise<void>, options: { wire?: boolean } = {}): Promise<Run> {
   const lens = createLens({ mode: 'development', logger: false });
   const findings = collectFindings(lens);
-  const starts = collectStarts(lens);
+  const log = recordEvents(lens, ['query-start']);
   const pool = lens.instrument(database.pool({ max: 4 }));
   const plain = makeDb(pool, t);
   const db = options.wire === false ? plain : withDrizzle(plain, lens);
@@ -81,7 +82,7 @@ async function withDb(body: (db: Db, lens: Lens, pool: pg.Pool) => Promise<void>
     await pool.end();
     await lens.close();
   }
-  return { findings, starts };
+  return { findings, starts: log.starts() };
 }
 
 describe('withDrizzle: wiring', () => {
@@ -310,9 +311,9 @@ describe('withDrizzle: bad input', () => {
       const db = makeDb(pool, t);
       expect(withDrizzle(db, lens)).toBe(db);
       expect(withDrizzle(db, lens)).toBe(db);
-      const starts = collectStarts(lens);
+      const log = recordEvents(lens, ['query-start']);
       await lens.scope('twice', () => db.select().from(t.posts).where(eq(t.posts.id, 1)));
-      expect(starts).toHaveLength(1);
+      expect(log.starts()).toHaveLength(1);
     } finally {
       await pool.end();
       await lens.close();

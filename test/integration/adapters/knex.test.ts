@@ -13,7 +13,7 @@ import { createLens, type Finding, type Lens, type QueryEndEvent } from 'queryle
 import { querylensAfterCreate, withKnex, withObjection } from 'querylens/adapters/knex';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { recordEvents } from '../../helpers/record-events.js';
+import { collectFindings, recordEvents } from '../../helpers/record-events.js';
 
 const FILE = 'test/integration/adapters/knex.test.ts';
 
@@ -57,8 +57,7 @@ interface Setup {
 /** A lens, an instrumented pool and a Knex on it (the wiring the README shows); all closed after `body`. */
 async function withSetup(body: (setup: Setup) => Promise<void>, max = 3, budget: number | false = false): Promise<Finding[]> {
   const lens = createLens({ mode: 'development', logger: false, budget });
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
+  const findings = collectFindings(lens);
   const pool = lens.instrument(db.pool({ max }));
   const knex = withKnex(knexFactory({ client: 'pg', connectionPool: pool }), lens);
   try {

@@ -12,7 +12,8 @@ import { createLens, type Finding, type Lens, type QueryStartEvent } from 'query
 import { withKysely } from 'querylens/adapters/kysely';
 import { testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { AUTHORS, COMMENTS_PER_POST, POSTS, collectFindings, collectStarts, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
+import { recordEvents } from '../../helpers/record-events.js';
+import { AUTHORS, COMMENTS_PER_POST, POSTS, collectFindings, createBlogSchema, described, nPlusOnes, type BlogSchema } from './drizzle-kysely-schema.js';
 
 const FILE = 'test/integration/adapters/kysely.test.ts';
 
@@ -50,7 +51,7 @@ interface Run {
 async function withDb(body: (db: Kysely<BlogDB>, lens: Lens, pool: pg.Pool) => Promise<void>, options: { wire?: boolean } = {}): Promise<Run> {
   const lens = createLens({ mode: 'development', logger: false });
   const findings = collectFindings(lens);
-  const starts = collectStarts(lens);
+  const log = recordEvents(lens, ['query-start']);
   const pool = lens.instrument(database.pool({ max: 4 }));
   const plain = new Kysely<BlogDB>({ dialect: new PostgresDialect({ pool }) });
   const root = options.wire === false ? plain : withKysely(plain, lens);
@@ -60,7 +61,7 @@ async function withDb(body: (db: Kysely<BlogDB>, lens: Lens, pool: pg.Pool) => P
     await root.destroy(); // ends the pool
     await lens.close();
   }
-  return { findings, starts };
+  return { findings, starts: log.starts() };
 }
 
 describe('withKysely: wiring', () => {
@@ -141,7 +142,7 @@ describe('withKysely: wiring', () => {
   });
   it('a streamed select (pg-cursor) is attributed to the line that iterates it', async () => {
     const lens = createLens({ mode: 'development', logger: false });
-    const starts = collectStarts(lens);
+    const log = recordEvents(lens, ['query-start']);
     const pool = lens.instrument(database.pool({ max: 1 }));
     const db = withKysely(new Kysely<BlogDB>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) }), lens).withSchema(blog.s);
     let streamLine = 0;
@@ -156,7 +157,7 @@ describe('withKysely: wiring', () => {
       await lens.close();
     }
     expect(rows).toBe(POSTS * COMMENTS_PER_POST);
-    expect(starts.map(described)).toEqual([{ orm: 'kysely', model: 'comments', operation: 'select', line: streamLine }]);
+    expect(log.starts().map(described)).toEqual([{ orm: 'kysely', model: 'comments', operation: 'select', line: streamLine }]);
   });
 });
 
@@ -300,9 +301,9 @@ describe('withKysely: bad input', () => {
     try {
       expect(withKysely(db, lens)).toBe(db);
       expect(withKysely(db, lens)).toBe(db);
-      const starts = collectStarts(lens);
+      const log = recordEvents(lens, ['query-start']);
       await lens.scope('twice', () => db.withSchema(blog.s).selectFrom('posts').select('id').where('id', '=', 1).execute());
-      expect(starts).toHaveLength(1);
+      expect(log.starts()).toHaveLength(1);
     } finally {
       await db.destroy();
       await lens.close();

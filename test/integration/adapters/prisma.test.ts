@@ -12,7 +12,7 @@ import { createLens, type Finding, type Lens, type QueryEndEvent } from 'queryle
 import { withPrisma } from 'querylens/adapters/prisma';
 import { testDatabase, tableName, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { recordEvents, type EventLog } from '../../helpers/record-events.js';
+import { collectFindings, recordEvents, type EventLog } from '../../helpers/record-events.js';
 import type { PrismaClient as GeneratedClient } from './prisma/generated/client.js';
 
 const GENERATED = new URL('./prisma/generated/client.ts', import.meta.url);
@@ -57,8 +57,7 @@ interface Harness {
 /** A fresh lens, instrumented pool and wrapped client per test; returns every finding reported. */
 async function withPrismaLens(body: (h: Harness) => Promise<void>): Promise<Finding[]> {
   const lens = createLens({ mode: 'development', logger: false });
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
+  const findings = collectFindings(lens);
   const log = recordEvents(lens, ['query-end']);
   const pool = lens.instrument(db.pool({ max: 4 }));
   const prisma = withPrisma(new PrismaClient({ adapter: new PrismaPg(pool, { schema: s }) }), lens);

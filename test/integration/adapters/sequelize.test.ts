@@ -12,7 +12,7 @@ import { createLens, type Finding, type Lens } from 'querylens';
 import { withSequelize } from 'querylens/adapters/sequelize';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { recordEvents } from '../../helpers/record-events.js';
+import { collectFindings, recordEvents } from '../../helpers/record-events.js';
 
 const FILE = 'test/integration/adapters/sequelize.test.ts';
 
@@ -63,8 +63,7 @@ interface Setup {
  */
 async function withSetup(body: (setup: Setup) => Promise<void>, options: { adapter?: boolean; max?: number; budget?: number } = {}): Promise<Finding[]> {
   const lens = createLens({ mode: 'development', logger: false, ...(options.budget === undefined ? {} : { budget: options.budget }) });
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
+  const findings = collectFindings(lens);
   const sequelize = new Sequelize(db.url, { dialect: 'postgres', dialectModule: lens.pgModule(pg), logging: false, pool: { max: options.max ?? 3 } });
   const table = { schema: s, timestamps: false } as const;
   const User = sequelize.define('User', { id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true }, name: DataTypes.TEXT }, { ...table, tableName: 'authors' });

@@ -12,7 +12,7 @@ import { createLens, type Finding, type Lens, type NPlusOneFinding, type QueryEn
 import { unwrapTypeORM, withTypeORM } from 'querylens/adapters/typeorm';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { here } from '../../helpers/here.js';
-import { recordEvents } from '../../helpers/record-events.js';
+import { collectFindings, recordEvents } from '../../helpers/record-events.js';
 import { CommentEntity, PostEntity, entities } from './typeorm/entities.js';
 
 const FILE = 'test/integration/adapters/typeorm.test.ts';
@@ -68,8 +68,7 @@ function wiredDataSource(lens: Lens, options: { synchronize?: boolean; logger?: 
 
 async function withHarness(body: (h: Harness) => Promise<void>): Promise<Finding[]> {
   const lens = createLens({ mode: 'development', logger: false });
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
+  const findings = collectFindings(lens);
   const dataSource = wiredDataSource(lens);
   await dataSource.initialize();
   try {
@@ -293,8 +292,7 @@ describe('withTypeORM: bootstrap', () => {
   /** Two DataSources initialised (with schema synchronization) inside one unit of work. */
   async function bootTwice(adapter: boolean): Promise<{ findings: Finding[]; ends: QueryEndEvent[] }> {
     const lens = createLens({ mode: 'development', logger: false });
-    const findings: Finding[] = [];
-    lens.on('finding', (f) => void findings.push(f));
+    const findings = collectFindings(lens);
     const events = recordEvents(lens, ['query-end']);
     const sources = [wiredDataSource(lens, { synchronize: true, adapter }), wiredDataSource(lens, { synchronize: true, adapter })];
     try {

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { createLens, type Finding, type Lens, type LensOptions } from 'querylens';
 import { tableName, type TestDatabase } from '../../helpers/database.js';
+import { collectFindings } from '../../helpers/record-events.js';
 
 export interface BlogSchema {
   /** Schema name; tables are `${s}.posts` etc. */
@@ -55,12 +56,7 @@ export async function createBlogSchema(pool: pg.Pool, label: string): Promise<Bl
   return schema;
 }
 
-/** Every finding the lens reports, in order. */
-export function collectFindings(lens: Lens): Finding[] {
-  const findings: Finding[] = [];
-  lens.on('finding', (f) => void findings.push(f));
-  return findings;
-}
+export { collectFindings };
 
 export function ofKind<K extends Finding['kind']>(findings: readonly Finding[], kind: K): Extract<Finding, { kind: K }>[] {
   return findings.filter((f): f is Extract<Finding, { kind: K }> => f.kind === kind);

@@ -13,19 +13,16 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import type { LoggerLike } from 'querylens';
 
 /** Collects only when asked (never exports on a timer). */
-export class TestReader extends MetricReader {
+class TestReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
   protected override async onForceFlush(): Promise<void> {}
 }
 
 export interface Otel {
-  readonly exporter: InMemorySpanExporter;
   readonly tracerProvider: BasicTracerProvider;
-  readonly reader: TestReader;
   readonly meterProvider: MeterProvider;
   spans(): ReadableSpan[];
   metrics(): Promise<MetricData[]>;
-  shutdown(): Promise<void>;
 }
 
 export function createOtel(): Otel {
@@ -34,18 +31,12 @@ export function createOtel(): Otel {
   const reader = new TestReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   return {
-    exporter,
     tracerProvider,
-    reader,
     meterProvider,
     spans: () => exporter.getFinishedSpans(),
     metrics: async () => {
       const { resourceMetrics } = await reader.collect();
       return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-    },
-    shutdown: async () => {
-      await tracerProvider.shutdown();
-      await meterProvider.shutdown();
     },
   };
 }

@@ -13,7 +13,7 @@ import QueryStream from 'pg-query-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLens, fingerprint } from 'querylens';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
-import { allStrings, captureLogger, createOtel, eventually, useContextManager } from './otel-harness.js';
+import { allStrings, captureLogger, createOtel, eventually, metric, useContextManager } from './otel-harness.js';
 
 const users = tableName('span_users');
 
@@ -418,7 +418,7 @@ describe('OpenTelemetry spans', () => {
     try {
       await pool.query('SELECT 2 AS after_sdk');
       const collected = await otel.metrics();
-      const duration = collected.find((m) => m.descriptor.name === 'db.client.operation.duration');
+      const duration = metric(collected, 'db.client.operation.duration');
       expect(duration?.dataPoints.length).toBe(1);
     } finally {
       trace.disable();

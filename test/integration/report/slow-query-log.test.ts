@@ -6,9 +6,9 @@
  * EXPLAIN failures and timeouts leave the query untouched and are logged once at debug.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding, PlanSummary } from 'querylens';
+import type { PlanSummary } from 'querylens';
 import { createLens, fingerprint, formatTopQueries } from 'querylens';
-import { recordEvents } from '../../helpers/record-events.js';
+import { collectFindings, recordEvents } from '../../helpers/record-events.js';
 import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 import { allStrings, captureLogger, createOtel, type LogRecord } from './otel-harness.js';
 
@@ -58,8 +58,7 @@ describe('slow-query log', () => {
       metrics: false,
       tracing: { tracerProvider: otel.tracerProvider },
     });
-    const findings: Finding[] = [];
-    lens.on('finding', (f) => void findings.push(f));
+    const findings = collectFindings(lens);
     const pool = lens.instrument(db.pool({ max: 1 }));
     const text = `SELECT id, body FROM ${comments} WHERE post_id = $1 AND author <> $2`;
     await lens.scope('comments page', () => pool.query(text, [42, 'p4r4m-value']));
@@ -191,7 +190,7 @@ describe('slow-query log', () => {
 
   it('gives up on an EXPLAIN that fails or times out: the query is unaffected, logged once at debug', async (ctx) => {
     // The failing EXPLAIN needs a temporary table only one connection can see.
-    if (db.sharedSession) ctx.skip('the embedded PGlite shares one session between connections');
+    if (db.sharedSession) ctx.skip('the embedded PGlite shares one session between connections, so no temporary table is private to one connection and EXPLAIN cannot be made to fail');
     const logger = captureLogger();
     const lens = createLens({ mode: 'production', logger, tracing: false, metrics: false, slowQuery: { thresholdMs: 0, explain: { analyze: true, timeoutMs: 50 } } });
     const pool = lens.instrument(db.pool({ max: 3 }));
