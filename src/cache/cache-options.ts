@@ -4,6 +4,7 @@
  * name the option. Resolved cache options are frozen.
  */
 import { InvalidOptionError } from '../core/errors.js';
+import { describe } from '../core/lens-options.js';
 import { isRedisClient } from './redis-connection.js';
 
 /** A value that scopes cache entries (a tenant id, a locale …): hashed into every key. */
@@ -107,12 +108,6 @@ function int(value: unknown, path: string, min: number, max: number, fallback: n
     throw new InvalidOptionError(path, `querylens: cache option "${path}" must be an integer from ${min} to ${max}; got ${describe(value)}`);
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
 }
 
 function checkKeys(value: object, valid: readonly string[], path: string): void {

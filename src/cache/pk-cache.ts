@@ -138,6 +138,9 @@ interface DatabaseState {
   fkLoad: Promise<void> | undefined;
 }
 
+/** Catalog plans memoised per cache (tables and statement dependencies, each): a plan evicted is read again. */
+const MAX_CATALOG_PLANS = 5000;
+
 interface Call {
   readonly q: PkCacheQueryable;
   readonly o: PkQueryOptions;
@@ -251,8 +254,8 @@ export class PkCache {
   readonly #sessions = new WeakMap<object, { readonly gen: number; readonly info: Promise<SessionInfo> }>();
   #sessionGen = 0;
   readonly #databases = new Map<string, DatabaseState>();
-  readonly #tables = new Map<string, Promise<TablePlan>>();
-  readonly #deps = new LRUCache<string, Promise<DepsPlan>>({ max: 5000 });
+  readonly #tables = new LRUCache<string, Promise<TablePlan>>({ max: MAX_CATALOG_PLANS });
+  readonly #deps = new LRUCache<string, Promise<DepsPlan>>({ max: MAX_CATALOG_PLANS });
   readonly #inflight = new Map<string, Inflight>();
   readonly #stats: MutableStats = {
     hits: 0,

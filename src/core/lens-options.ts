@@ -258,7 +258,8 @@ const STATS_DEFAULTS: ResolvedStatsOptions = { maxFingerprints: 1000, reservoirS
 
 type Check = (value: unknown, path: string) => void;
 
-function describe(value: unknown): string {
+/** How an option's bad value is named in error messages (also by the cache's options). */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : `an object`;
