@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { fingerprintUncached, createAnalyzer } = await import(`${root}dist/src/sql/analyze.js`);
+const { fingerprintUncached, createAnalyzer, finalLanes } = await import(`${root}dist/src/sql/analyze.js`);
 const { lex, createLexed } = await import(`${root}dist/src/sql/lexer.js`);
 const libpg = await import('@libpg-query/parser');
 await libpg.loadModule();
@@ -84,11 +84,7 @@ function minimalTokens(text) {
   }
   return count;
 }
-const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-const hex16 = (x, y) => String.fromCharCode(
-  HEX[(x >>> 28) & 15], HEX[(x >>> 24) & 15], HEX[(x >>> 20) & 15], HEX[(x >>> 16) & 15], HEX[(x >>> 12) & 15], HEX[(x >>> 8) & 15], HEX[(x >>> 4) & 15], HEX[x & 15],
-  HEX[(y >>> 28) & 15], HEX[(y >>> 24) & 15], HEX[(y >>> 20) & 15], HEX[(y >>> 16) & 15], HEX[(y >>> 12) & 15], HEX[(y >>> 8) & 15], HEX[(y >>> 4) & 15], HEX[y & 15]);
-/** querylens's lexer, then every non-literal token mixed in order, as hex: no equivalence rule at all. */
+/** querylens's lexer, then every non-literal token mixed in order and finalised as the real path does: no equivalence rule at all. */
 function flatHash(text) {
   const t = lex(text, lexed);
   const n = t.count;
@@ -107,7 +103,7 @@ function flatHash(text) {
     a = (a + (b >>> 7)) | 0;
     b ^= a;
   }
-  return hex16(a, b);
+  return finalLanes(a, b);
 }
 
 let sink = 0;

@@ -40,7 +40,8 @@ function hex16(x: number, y: number): string {
   );
 }
 
-function finalLanes(a: number, b: number): string {
+/** The two hash lanes, finalised and written as 16 hex digits (also used by the bench's floor rows). */
+export function finalLanes(a: number, b: number): string {
   // fmix32 on both lanes, cross-fed, so every input bit reaches every output bit
   let x = a ^ Math.imul(b, 0x27d4eb2d);
   x ^= x >>> 16;
