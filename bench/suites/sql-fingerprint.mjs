@@ -96,6 +96,7 @@ function flatHash(text) {
   for (let i = 0; i < n; i++) {
     const k = K[i];
     if (k === 3 || k === 4 || k === 5) continue; // String, Number, Param
+    // fingerprint.ts's mix(), written out: that one keeps its lanes in module state it does not export
     a = Math.imul(a ^ HA[i] ^ (k << 24), 0x85ebca6b);
     a ^= a >>> 15;
     b = Math.imul(b ^ HB[i], 0xc2b2ae35);

@@ -97,6 +97,16 @@ export function testDatabase(): Promise<TestDatabase> {
   return resolved;
 }
 
+/**
+ * True when the test database gives every connection its own session; otherwise prints why the
+ * `what` tests skip (embedded PGlite shares one session between connections) and returns false.
+ */
+export async function ownSessions(what: string): Promise<boolean> {
+  if (!(await testDatabase()).sharedSession) return true;
+  process.stderr.write(`[querylens tests] ${what} tests skipped: the embedded PGlite shares one session between connections\n`);
+  return false;
+}
+
 /** A table name unique to this test file and run: `ql_<label>_<pid>_<random>`. */
 export function tableName(label: string): string {
   return `ql_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLens, type Lens, type PkCache } from 'querylens';
-import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
+import { ownSessions, tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 
 type Row = { id: number; grp: number; val: number };
 
@@ -100,8 +100,7 @@ function expected(a: Version, b: Version, grp: number): Record<string, unknown>[
 
 // The cache follows transactions per connection and runs concurrent sessions; PGlite multiplexes
 // every connection onto one session, so these tests need a real PostgreSQL.
-const sharedSession = (await testDatabase()).sharedSession;
-if (sharedSession) process.stderr.write('[querylens tests] primary-key cache tests skipped: the embedded PGlite shares one session between connections\n');
+const sharedSession = !(await ownSessions('primary-key cache'));
 
 describe.skipIf(sharedSession)('primary-key cache, model-based', () => {
   let db: TestDatabase;

@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLens, type Lens, type PkCache, type PkQueryOptions } from 'querylens';
-import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
+import { ownSessions, tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -37,8 +37,7 @@ async function probe(url: string): Promise<string | undefined> {
 
 // The cache follows transactions per connection and runs concurrent sessions; PGlite multiplexes
 // every connection onto one session, so these tests need a real PostgreSQL.
-const sharedSession = (await testDatabase()).sharedSession;
-if (sharedSession) process.stderr.write('[querylens tests] primary-key cache tests skipped: the embedded PGlite shares one session between connections\n');
+const sharedSession = !(await ownSessions('primary-key cache'));
 
 const unavailable = await probe(REDIS_URL);
 if (unavailable !== undefined) {

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CachePrimaryKeyError, createLens, type Lens, type PkCache, type PkCacheQueryable, type PkCacheStats } from 'querylens';
-import { tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
+import { ownSessions, tableName, testDatabase, type TestDatabase } from '../../helpers/database.js';
 
 type Row = Record<string, unknown>;
 
@@ -48,8 +48,7 @@ const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
 
 // The cache follows transactions per connection and runs concurrent sessions; PGlite multiplexes
 // every connection onto one session, so these tests need a real PostgreSQL.
-const sharedSession = (await testDatabase()).sharedSession;
-if (sharedSession) process.stderr.write('[querylens tests] primary-key cache tests skipped: the embedded PGlite shares one session between connections\n');
+const sharedSession = !(await ownSessions('primary-key cache'));
 
 describe.skipIf(sharedSession)('primary-key cache', () => {
   let db: TestDatabase;
